@@ -1,0 +1,99 @@
+"""Checkpoint and result I/O: every file nases_tf writes goes through here, atomically."""
+
+import json
+import os
+import tempfile
+
+from nases_tf.errors import DataError
+
+
+def _atomic_replace(path, write):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_json(path, obj):
+    """Writes ``obj`` as indented JSON to ``path`` atomically (temp file + rename)."""
+    def write(tmp):
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+    _atomic_replace(path, write)
+
+
+def read_json(path, what):
+    """Reads JSON from ``path``; a missing or malformed file is a DataError naming ``what``."""
+    if not os.path.isfile(path):
+        raise DataError(f"{what} {path}: file not found")
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{what} {path}: not valid JSON ({exc})") from None
+
+
+def save_keras_model(model, path):
+    """Saves ``model`` in the ``.keras`` format atomically."""
+    if not path.endswith(".keras"):
+        raise ValueError(f"{path}: Keras models are saved with the .keras extension")
+    _atomic_replace(path, model.save)
+
+
+class RunCheckpoint:
+    """The resumable state of one stage: a ``tf.train.Checkpoint`` of trackable objects and
+    a JSON sidecar of plain Python state, kept by a ``tf.train.CheckpointManager``.
+
+    TensorFlow writes checkpoint data to temporary files and renames them, and updates the
+    ``checkpoint`` index last, so a run killed mid-save resumes from the previous epoch.
+
+    Args:
+        directory: where the checkpoints live.
+        max_to_keep: how many recent checkpoints to keep.
+        **objects: trackable objects (models, optimizers, variables) to save and restore.
+    """
+
+    def __init__(self, directory, max_to_keep=2, **objects):
+        import tensorflow as tf  # lazily: reading JSON results needs no TensorFlow
+
+        self.directory = directory
+        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+
+    @property
+    def exists(self):
+        """Whether a previous checkpoint is there to resume from."""
+        return self.manager.latest_checkpoint is not None
+
+    def restore(self):
+        """Restores the latest checkpoint, if any; returns its JSON sidecar (or None)."""
+        path = self.manager.latest_checkpoint
+        if path is None:
+            return None
+        self.checkpoint.restore(path).assert_existing_objects_matched()
+        sidecar = path + ".json"
+        return read_json(sidecar, "checkpoint state") if os.path.exists(sidecar) else {}
+
+    def save(self, state=None):
+        """Saves the objects, and ``state`` (JSON-able dict) beside them; returns the path."""
+        # The sidecar is written before the checkpoint index names the new checkpoint, so
+        # whichever checkpoint the index names always has its sidecar.
+        number = int(self.checkpoint.save_counter.numpy()) + 1
+        prefix = os.path.join(self.directory, f"ckpt-{number}")
+        write_json(prefix + ".json", state or {})
+        path = self.manager.save(checkpoint_number=number)
+        kept = {p + ".json" for p in self.manager.checkpoints}
+        for name in os.listdir(self.directory):
+            full = os.path.join(self.directory, name)
+            if name.startswith("ckpt-") and name.endswith(".json") and full not in kept:
+                os.remove(full)
+        return path

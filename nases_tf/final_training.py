@@ -1,0 +1,147 @@
+"""Final training of one architecture from scratch (paper 4.2, Alg. 1 line 12).
+
+SGD with Nesterov momentum on SGDR, a checkpoint every epoch (rerunning resumes), TensorBoard
+logs and an optional profiler trace, and one evaluation on the test split at the end.
+"""
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+import keras
+import tensorflow as tf
+
+from nases_tf import checkpointing, data, runtime, schedule
+from nases_tf.networks import count_params
+from nases_tf.networks.build import build_model
+
+
+@dataclasses.dataclass
+class FinalConfig:
+    """Settings of final training.
+
+    Attributes:
+        epochs: training epochs (the paper: 630 = SGDR cycles 10+20+...+320).
+        batch_size: examples per batch (the paper: 128).
+        filters: channels of the first stage, F.
+        cutout: cutout square side, 0 for none.
+        seed: run seed (data order, augmentation, initialization).
+        strategy: ``default`` or ``mirrored``.
+        profile_steps: (start, end) batches to trace for the TensorBoard profiler, or None.
+        lr_max, lr_min, first_cycle_epochs: the SGDR schedule.
+        verbose: Keras progress bar verbosity.
+    """
+
+    epochs: int = 630
+    batch_size: int = 128
+    filters: int = 40
+    cutout: int = 0
+    seed: int = 0
+    strategy: str = "default"
+    profile_steps: tuple = None
+    lr_max: float = schedule.LR_MAX
+    lr_min: float = schedule.LR_MIN
+    first_cycle_epochs: int = schedule.FIRST_CYCLE_EPOCHS
+    verbose: int = 1
+
+
+class _EpochCheckpoint(keras.callbacks.Callback):
+    """Saves the run checkpoint after every epoch and logs the learning rate."""
+
+    def __init__(self, run_checkpoint, epoch_var):
+        super().__init__()
+        self.run_checkpoint, self.epoch_var = run_checkpoint, epoch_var
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            lr = self.model.optimizer.learning_rate
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(lr))
+        self.epoch_var.assign(epoch + 1)
+        self.run_checkpoint.save({"epoch": epoch + 1, "logs": {
+            k: float(v) for k, v in (logs or {}).items()}})
+
+
+def train_final(space, arch, images, output_dir, config):
+    """Trains ``arch`` on ``images.train`` and evaluates it once on ``images.test``.
+
+    Resumes from ``<output_dir>/final/checkpoints`` when a checkpoint is there; returns the
+    results dict that is also written to ``<output_dir>/final/results.json``.
+
+    Args:
+        space: the search space of ``arch``.
+        arch: the architecture to train.
+        images: an ``ImageData``.
+        output_dir: the run's output directory.
+        config: a ``FinalConfig``.
+    """
+    arch = space.validate(arch)
+    final_dir = os.path.join(output_dir, "final")
+    results_path = os.path.join(final_dir, "results.json")
+    if os.path.exists(results_path):
+        logging.info("final training already finished: %s", results_path)
+        return checkpointing.read_json(results_path, "final results")
+    data.check_batchable(images.train_x, config.batch_size, "final training split")
+    mean, std = data.channel_stats(images.train_x)
+    steps = len(images.train_x) // config.batch_size
+    strategy = runtime.make_strategy(config.strategy)
+    with strategy.scope():
+        model = build_model(space, arch, filters=config.filters,
+                            num_classes=images.num_classes, input_shape=images.image_shape)
+        optimizer = schedule.child_optimizer(steps, config.lr_max, config.lr_min,
+                                             config.first_cycle_epochs)
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+        model.compile(optimizer=optimizer,
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
+        optimizer.build(model.trainable_variables)
+        epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+    run_ckpt = checkpointing.RunCheckpoint(os.path.join(final_dir, "checkpoints"),
+                                           model=model, optimizer=optimizer, epoch=epoch_var)
+    run_ckpt.restore()
+    initial_epoch = int(epoch_var.numpy())
+    if initial_epoch:
+        logging.info("resuming final training at epoch %d of %d", initial_epoch + 1,
+                     config.epochs)
+    params = count_params(model)
+    logging.info("final training of %s (%d parameters) for %d epochs", space.readable(arch),
+                 params, config.epochs)
+    callbacks = [
+        _EpochCheckpoint(run_ckpt, epoch_var),
+        keras.callbacks.TensorBoard(
+            log_dir=os.path.join(output_dir, "tensorboard", "final"),
+            profile_batch=tuple(config.profile_steps) if config.profile_steps else 0),
+    ]
+    train_ds = data.train_batches(images.train_x, images.train_y, config.batch_size,
+                                  config.seed, mean, std, first_epoch=initial_epoch,
+                                  last_epoch=config.epochs, cutout=config.cutout)
+    start = time.time()
+    if initial_epoch < config.epochs:
+        model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch,
+                  steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
+                  shuffle=False)
+    train_seconds = time.time() - start
+    trained_epochs = config.epochs - initial_epoch
+    test_loss, test_acc = model.evaluate(
+        data.eval_batches(images.test_x, images.test_y, config.batch_size, mean, std),
+        verbose=0)
+    checkpointing.save_keras_model(model, os.path.join(final_dir, "model.keras"))
+    results = {
+        "test_accuracy": float(test_acc),
+        "test_loss": float(test_loss),
+        "params": params,
+        "epochs": config.epochs,
+        "seconds": train_seconds,
+        "images_per_second": (trained_epochs * steps * config.batch_size / train_seconds
+                              if trained_epochs and train_seconds > 0 else None),
+        "space": space.config(),
+        "architecture": space.to_json(arch),
+        "readable": space.readable(arch),
+        "dataset": images.source,
+        "seed": config.seed,
+        "dtype_policy": keras.mixed_precision.global_policy().name,
+    }
+    checkpointing.write_json(results_path, results)
+    logging.info("test accuracy %.4f (%s)", test_acc, results_path)
+    return results

@@ -1,0 +1,29 @@
+"""Search spaces: the common interface and the spaces nases_tf ships."""
+
+from nases_tf.errors import ConfigError
+from nases_tf.spaces.base import SearchSpace
+from nases_tf.spaces.macro import MACRO_OPS, MacroSpace
+
+_SPACES = {"macro": MacroSpace}
+
+
+def register_space(name, cls):
+    """Makes ``cls`` (a SearchSpace subclass) available to ``make_space`` as ``name``."""
+    _SPACES[name] = cls
+
+
+def make_space(name, **kwargs):
+    """Builds the search space called ``name`` with its size settings ``kwargs``."""
+    if name not in _SPACES:
+        raise ConfigError(f"--space={name!r} is unknown, expected one of {', '.join(sorted(_SPACES))}")
+    return _SPACES[name](**kwargs)
+
+
+def space_from_config(config):
+    """Rebuilds a space from the dict its ``config()`` returned."""
+    config = dict(config)
+    return make_space(config.pop("name"), **config)
+
+
+__all__ = ["SearchSpace", "MacroSpace", "MACRO_OPS", "make_space", "space_from_config",
+           "register_space"]

@@ -1,0 +1,39 @@
+"""Running bin/run_nases.py as a user would, in a subprocess."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+SCRIPT = str(REPO / "bin" / "run_nases.py")
+
+
+def command(*flags):
+    """The argv of ``bin/run_nases.py`` with ``flags``."""
+    return [sys.executable, SCRIPT, *flags]
+
+
+def run(*flags, timeout=600):
+    """Runs the CLI to completion; returns the CompletedProcess (text output)."""
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(command(*flags), capture_output=True, text=True, timeout=timeout,
+                          env=env, cwd=str(REPO))
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def scalar_tags(log_dir):
+    """Set of scalar tags in the TensorBoard event files under ``log_dir``."""
+    import tensorflow as tf
+    tags = set()
+    for path in glob.glob(os.path.join(log_dir, "**", "events.out.tfevents.*"), recursive=True):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                tags.add(value.tag)
+    return tags

@@ -1,0 +1,30 @@
+"""Shared fixtures: paths to the read-only data in ../shared/data and a quiet TensorFlow."""
+
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+NATURAL_NPZ = SHARED_DATA / "natural-images-10class.npz"
+NB201_CSV = SHARED_DATA / "nasbench201_cifar10.csv"
+
+
+@pytest.fixture(scope="session")
+def natural_npz():
+    """Path of the shipped natural-image npz (real photos, 10 classes, 32x32)."""
+    if not NATURAL_NPZ.exists():
+        pytest.skip(f"{NATURAL_NPZ} not found: the shipped data must stand beside the checkout")
+    return str(NATURAL_NPZ)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Every test starts and ends with the float32 Keras policy."""
+    import keras
+    keras.mixed_precision.set_global_policy("float32")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
