@@ -11,7 +11,7 @@ from absl import app, flags, logging
 
 from nases_tf.errors import ConfigError, NasesError
 
-STAGES = ("final",)
+STAGES = ("pretrain", "search", "final", "all")
 STRATEGIES = ("default", "mirrored")
 
 FLAGS = flags.FLAGS
@@ -19,7 +19,9 @@ flags.DEFINE_string("stage", "final", f"Stage to run: {', '.join(STAGES)}.")
 flags.DEFINE_string("output_dir", None, "Directory for checkpoints, logs and results.")
 flags.DEFINE_string("dataset", "cifar10", "'cifar10' (tensorflow-datasets) or 'npz:PATH'.")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets data directory.")
-flags.DEFINE_string("arch", None, "Architecture for --stage=final: 'random' or an arch.json.")
+flags.DEFINE_string("arch", None,
+                    "Architecture for --stage=final: 'random' or an arch.json (default: the "
+                    "search's <output_dir>/search/arch.json).")
 flags.DEFINE_string("space", "macro", "Search space.")
 flags.DEFINE_integer("layers", 15, "Layers of the macro space (L).")
 flags.DEFINE_integer("filters", 40, "Channels of the first stage (F).")
@@ -35,6 +37,25 @@ flags.DEFINE_integer("seed", 0, "Seed: CPU runs with the same seed give the same
 flags.DEFINE_string("profile_steps", "",
                     "START,END batches of final training to trace for the TensorBoard "
                     "profiler (empty: off).")
+# stage 1
+flags.DEFINE_string("coder", "lstm", "Stage-1 coder: 'lstm' (paper) or 'mlp' (authors' code).")
+flags.DEFINE_integer("embedding_dim", 0, "Embedding size n (0: about m/3, at most 32).")
+flags.DEFINE_integer("pretrain_steps", 1000, "Adam steps of the stage-1 autoencoder.")
+flags.DEFINE_float("pretrain_lr", 3e-3, "Adam learning rate of stage 1 (the paper: 1e-5).")
+flags.DEFINE_integer("pretrain_batch_size", 128, "Uniform samples per stage-1 step.")
+flags.DEFINE_integer("coder_units", 64, "Decoder LSTM units / mlp hidden width.")
+# stage 2
+flags.DEFINE_string("reward", "weight_sharing", "Rewards: 'weight_sharing' or 'episodic'.")
+flags.DEFINE_integer("search_epochs", 70, "Search epochs (the paper: 70 = SGDR 10+20+40).")
+flags.DEFINE_integer("controller_steps", 50, "Controller updates per search epoch.")
+flags.DEFINE_integer("samples_per_update", 4, "Chains (architectures) per controller update.")
+flags.DEFINE_float("controller_lr", 3e-3, "Adam learning rate of the controller.")
+flags.DEFINE_float("baseline_decay", 0.9, "Decay of the reward moving-average baseline.")
+flags.DEFINE_float("entropy_weight", 1e-3, "Weight of the policy-entropy bonus.")
+flags.DEFINE_float("initial_sigma", 0.3, "Initial standard deviation of the policy.")
+flags.DEFINE_integer("episode_epochs", 1, "Epochs each child trains with --reward=episodic.")
+flags.DEFINE_integer("rescore_samples", 16,
+                     "Controller samples re-scored on the whole validation split at the end.")
 flags.DEFINE_integer("verbose", 1, "Keras progress bars: 0 silent, 1 bar, 2 line per epoch.")
 
 
@@ -81,8 +102,24 @@ def validate_flags():
         raise ConfigError(f"--stage={FLAGS.stage!r} is unknown, expected one of {', '.join(STAGES)}")
     if not FLAGS.output_dir:
         raise ConfigError("--output_dir is required")
-    for name in ("layers", "filters", "batch_size", "final_epochs"):
+    for name in ("layers", "filters", "batch_size", "final_epochs", "pretrain_steps",
+                 "pretrain_batch_size", "coder_units", "search_epochs", "controller_steps",
+                 "samples_per_update", "episode_epochs", "rescore_samples"):
         _positive(name)
+    for name in ("pretrain_lr", "controller_lr", "initial_sigma"):
+        if not getattr(FLAGS, name) > 0:
+            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be positive")
+    if not 0 <= FLAGS.baseline_decay < 1:
+        raise ConfigError(f"--baseline_decay={FLAGS.baseline_decay} must be in [0, 1)")
+    if FLAGS.entropy_weight < 0:
+        raise ConfigError(f"--entropy_weight={FLAGS.entropy_weight} must be >= 0")
+    if FLAGS.coder not in ("lstm", "mlp"):
+        raise ConfigError(f"--coder={FLAGS.coder!r} is unknown, expected 'lstm' or 'mlp'")
+    if FLAGS.reward not in ("weight_sharing", "episodic"):
+        raise ConfigError(f"--reward={FLAGS.reward!r} is unknown, expected 'weight_sharing' "
+                          "or 'episodic'")
+    if FLAGS.embedding_dim < 0:
+        raise ConfigError(f"--embedding_dim={FLAGS.embedding_dim} must be >= 0 (0: automatic)")
     if FLAGS.cutout < 0 or FLAGS.cutout > 32:
         raise ConfigError(f"--cutout={FLAGS.cutout} must be between 0 and 32")
     if FLAGS.strategy not in STRATEGIES:
@@ -96,11 +133,61 @@ def validate_flags():
     kwargs = {"layers": FLAGS.layers} if FLAGS.space == "macro" else {}
     space = spaces.make_space(FLAGS.space, **kwargs)
     extras = {"space": space, "profile_steps": parse_profile_steps(FLAGS.profile_steps)}
+    if FLAGS.reward == "weight_sharing" and FLAGS.stage in ("search", "all") and \
+            space.name != "macro":
+        raise ConfigError(f"--reward=weight_sharing has no supernet for --space={space.name}; "
+                          "use --reward=episodic")
     if FLAGS.stage == "final":
-        if not FLAGS.arch:
-            raise ConfigError("--stage=final needs --arch=random or --arch=PATH.json")
-        extras["arch"] = load_arch(space, FLAGS.arch, FLAGS.seed)
+        searched = os.path.join(FLAGS.output_dir, "search", "arch.json")
+        arch = FLAGS.arch or (searched if os.path.isfile(searched) else None)
+        if not arch:
+            raise ConfigError("--stage=final needs --arch=random or --arch=PATH.json (or a "
+                              f"finished search in {searched})")
+        extras["arch"] = load_arch(space, arch, FLAGS.seed)
     return extras
+
+
+def _coder(space):
+    """Stage 1: loads the coder of ``--output_dir`` (checking it fits), or trains one, so
+    ``--stage=search`` on a fresh directory pretrains first."""
+    from nases_tf.embedding.coder import Coder, CoderConfig
+
+    directory = os.path.join(FLAGS.output_dir, "autoencoder")
+    if Coder.exists(directory):
+        coder = Coder.load(directory, space, FLAGS.embedding_dim or None, FLAGS.coder)
+        logging.info("using the stage-1 coder in %s", directory)
+        return coder
+    config = CoderConfig(coder=FLAGS.coder, embedding_dim=FLAGS.embedding_dim or None,
+                         steps=FLAGS.pretrain_steps, learning_rate=FLAGS.pretrain_lr,
+                         batch_size=FLAGS.pretrain_batch_size, hidden_units=FLAGS.coder_units,
+                         seed=FLAGS.seed)
+    coder = Coder(space, config)
+    metrics = coder.pretrain(directory, os.path.join(FLAGS.output_dir, "tensorboard",
+                                                     "pretrain"), verbose=FLAGS.verbose)
+    coder.save(directory)
+    print(f"stage 1: decision accuracy {metrics['decision_accuracy']:.3f} (untrained "
+          f"{metrics.get('untrained_decision_accuracy', float('nan')):.3f}), mse "
+          f"{metrics['mse']:.4f}, {metrics['distinct_architectures']} distinct architectures "
+          f"from {metrics['random_embeddings']} random embeddings")
+    return coder
+
+
+def _search(space, coder, images):
+    """Stage 2: runs or resumes the search; returns the arch.json content."""
+    from nases_tf.search import Search, SearchConfig
+
+    config = SearchConfig(
+        epochs=FLAGS.search_epochs, reward=FLAGS.reward, batch_size=FLAGS.batch_size,
+        filters=FLAGS.filters, controller_steps=FLAGS.controller_steps,
+        samples_per_update=FLAGS.samples_per_update, controller_lr=FLAGS.controller_lr,
+        baseline_decay=FLAGS.baseline_decay, entropy_weight=FLAGS.entropy_weight,
+        initial_sigma=FLAGS.initial_sigma, episode_epochs=FLAGS.episode_epochs,
+        rescore_samples=FLAGS.rescore_samples, cutout=FLAGS.cutout, seed=FLAGS.seed,
+        verbose=FLAGS.verbose)
+    result = Search(space, coder, images, FLAGS.output_dir, config).run()
+    print(f"search: best validation accuracy {result['reward']:.4f}: {result['readable']} "
+          f"({os.path.join(FLAGS.output_dir, 'search', 'arch.json')})")
+    return result
 
 
 def run_stages(extras):
@@ -111,10 +198,14 @@ def run_stages(extras):
     runtime.split_cpu(FLAGS.logical_cpus)
     runtime.set_seed(FLAGS.seed)
     runtime.set_precision(FLAGS.mixed_precision)
-    images = data.load_images(FLAGS.dataset, FLAGS.data_dir)
+    images = data.load_images(FLAGS.dataset, FLAGS.data_dir) if FLAGS.stage != "pretrain" else None
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     space = extras["space"]
-    if FLAGS.stage == "final":
+    coder = _coder(space) if FLAGS.stage in ("pretrain", "search", "all") else None
+    if FLAGS.stage in ("search", "all"):
+        result = _search(space, coder, images)
+        extras["arch"] = space.from_json(result["architecture"])
+    if FLAGS.stage in ("final", "all"):
         config = FinalConfig(epochs=FLAGS.final_epochs, batch_size=FLAGS.batch_size,
                              filters=FLAGS.filters, cutout=FLAGS.cutout, seed=FLAGS.seed,
                              strategy=FLAGS.strategy, profile_steps=extras["profile_steps"],

@@ -13,6 +13,7 @@ import keras
 import tensorflow as tf
 
 from nases_tf import checkpointing, data, runtime, schedule
+from nases_tf.child_training import compile_child
 from nases_tf.networks import count_params
 from nases_tf.networks.build import build_model
 
@@ -88,13 +89,8 @@ def train_final(space, arch, images, output_dir, config):
     with strategy.scope():
         model = build_model(space, arch, filters=config.filters,
                             num_classes=images.num_classes, input_shape=images.image_shape)
-        optimizer = schedule.child_optimizer(steps, config.lr_max, config.lr_min,
-                                             config.first_cycle_epochs)
-        if keras.mixed_precision.global_policy().name == "mixed_float16":
-            optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
-        model.compile(optimizer=optimizer,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
+        compile_child(model, steps, config.first_cycle_epochs, config.lr_max, config.lr_min)
+        optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     run_ckpt = checkpointing.RunCheckpoint(os.path.join(final_dir, "checkpoints"),

@@ -1,0 +1,50 @@
+"""Compiling and briefly training standalone child networks (paper 4.2's recipe).
+
+Final training, episodic rewards and the keras-tuner macro hypermodel all compile children
+here, so they share one loss, optimizer and schedule.
+"""
+
+import keras
+
+from nases_tf import data, schedule
+from nases_tf.networks.build import build_model
+
+
+def compile_child(model, steps_per_epoch, first_cycle_epochs=schedule.FIRST_CYCLE_EPOCHS,
+                  lr_max=schedule.LR_MAX, lr_min=schedule.LR_MIN):
+    """Compiles ``model`` with SGD + Nesterov on SGDR, sparse cross-entropy on logits and
+    accuracy; wraps the optimizer for loss scaling under ``mixed_float16``. Returns it."""
+    optimizer = schedule.child_optimizer(steps_per_epoch, lr_max, lr_min, first_cycle_epochs)
+    if keras.mixed_precision.global_policy().name == "mixed_float16":
+        optimizer = keras.mixed_precision.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    return model
+
+
+def train_and_score(space, arch, train_x, train_y, val_x, val_y, epochs, batch_size=128,
+                    filters=40, num_classes=10, seed=0, cutout=0, verbose=0):
+    """Builds ``arch`` standalone, trains it ``epochs`` epochs (one SGDR cycle) and returns
+    its validation accuracy: the episodic reward of Alg. 1 lines 5-7.
+
+    Args:
+        space, arch: the architecture.
+        train_x, train_y, val_x, val_y: uint8 images and labels of the search split.
+        epochs: training epochs (``--episode_epochs``).
+        batch_size, filters, num_classes: child settings.
+        seed: data order and augmentation seed.
+        cutout: cutout side (0: off).
+        verbose: Keras verbosity.
+    """
+    mean, std = data.channel_stats(train_x)
+    steps = len(train_x) // batch_size
+    model = build_model(space, arch, filters=filters, num_classes=num_classes,
+                        input_shape=train_x.shape[1:])
+    compile_child(model, steps, first_cycle_epochs=epochs)
+    model.fit(data.train_batches(train_x, train_y, batch_size, seed, mean, std,
+                                 last_epoch=epochs, cutout=cutout),
+              epochs=epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
+    _, accuracy = model.evaluate(data.eval_batches(val_x, val_y, batch_size, mean, std),
+                                 verbose=0)
+    return float(accuracy)

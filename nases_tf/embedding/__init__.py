@@ -1,0 +1,1 @@
+"""The embedding of architectures: stage-1 coder (simulator + decoder) and the controller."""

@@ -1,0 +1,346 @@
+"""Stage 2 (Alg. 1 lines 3-12): the NASES search loop over the embedding space.
+
+Weight sharing (default, ENAS's schedule): each epoch trains the supernet's shared weights
+on the search-training split, one controller-drawn architecture per minibatch, then runs
+controller steps whose rewards are validation-minibatch accuracies of the drawn
+architectures. Episodic (Alg. 1 read literally): every drawn architecture is built alone and
+trained ``episode_epochs`` epochs. Either way, the result is the best architecture after
+re-scoring candidates on the whole validation split, written to ``search/arch.json``.
+"""
+
+import dataclasses
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nases_tf import checkpointing, data, schedule
+from nases_tf.child_training import train_and_score
+from nases_tf.embedding.controller import EmbeddingController
+from nases_tf.errors import ConfigError
+
+REWARDS = ("weight_sharing", "episodic")
+
+
+@dataclasses.dataclass
+class SearchConfig:
+    """Settings of the search.
+
+    Attributes:
+        epochs: search epochs (the paper: 70 = SGDR cycles 10+20+40).
+        reward: ``weight_sharing`` or ``episodic``.
+        batch_size: child training batch size.
+        filters: channels of the first stage of the children / supernet.
+        controller_steps: controller updates per epoch.
+        samples_per_update: chains, and so architectures, per controller update.
+        controller_lr, baseline_decay, entropy_weight, initial_sigma: the controller.
+        episode_epochs: training epochs of each child in episodic mode.
+        rescore_samples: controller samples re-scored on the whole validation split at the end.
+        rescore_top: best-rewarded architectures seen that are re-scored too.
+        cutout: cutout side for shared-weight training (0: off).
+        seed: run seed.
+        verbose: progress bar verbosity.
+    """
+
+    epochs: int = 70
+    reward: str = "weight_sharing"
+    batch_size: int = 128
+    filters: int = 40
+    controller_steps: int = 50
+    samples_per_update: int = 4
+    controller_lr: float = 3e-3
+    baseline_decay: float = 0.9
+    entropy_weight: float = 1e-3
+    initial_sigma: float = 0.3
+    episode_epochs: int = 1
+    rescore_samples: int = 16
+    rescore_top: int = 4
+    cutout: int = 0
+    seed: int = 0
+    verbose: int = 1
+
+
+def arch_key(arch):
+    """A compact string key of an architecture vector."""
+    return ",".join(str(int(c)) for c in arch)
+
+
+class _RewardTracker:
+    """Every architecture rewarded so far: running mean reward and count."""
+
+    def __init__(self, state=None):
+        self.seen = dict(state or {})
+
+    def add(self, arch, reward):
+        if not np.isfinite(reward):
+            return
+        total, count = self.seen.get(arch_key(arch), (0.0, 0))
+        self.seen[arch_key(arch)] = (total + float(reward), count + 1)
+
+    def best(self, k):
+        ranked = sorted(self.seen.items(), key=lambda kv: -kv[1][0] / kv[1][1])
+        return [tuple(int(c) for c in key.split(",")) for key, _ in ranked[:k]]
+
+    def state(self):
+        return {k: list(v) for k, v in self.seen.items()}
+
+
+def _macro_summaries(space, archs):
+    """Op frequencies and skip density of a batch of macro architectures."""
+    if not hasattr(space, "split"):
+        return {}
+    from nases_tf.spaces.macro import MACRO_OPS
+    ops, skip_bits = [], []
+    for arch in archs:
+        o, s = space.split(arch)
+        ops.extend(o)
+        skip_bits.extend(b for row in s for b in row)
+    out = {f"ops/{name}": float(np.mean(np.asarray(ops) == i)) for i, name in enumerate(MACRO_OPS)}
+    out["skip_density"] = float(np.mean(skip_bits)) if skip_bits else 0.0
+    return out
+
+
+class Search:
+    """One NASES search run: supernet (weight sharing) or episodic rewards, the controller,
+    checkpoints every epoch, TensorBoard summaries.
+
+    Args:
+        space: the search space.
+        coder: a pretrained ``Coder`` of ``space``.
+        images: an ``ImageData``; its training split is cut 90/10 into search train/val.
+        output_dir: the run's output directory (writes ``search/`` and ``tensorboard/search``).
+        config: a ``SearchConfig``.
+    """
+
+    def __init__(self, space, coder, images, output_dir, config):
+        if config.reward not in REWARDS:
+            raise ConfigError(f"--reward={config.reward!r} is unknown, expected one of "
+                              f"{', '.join(REWARDS)}")
+        self.space, self.coder, self.config = space, coder, config
+        self.output_dir = output_dir
+        self.search_dir = os.path.join(output_dir, "search")
+        self.train_x, self.train_y, self.val_x, self.val_y = images.search_split()
+        self.num_classes = images.num_classes
+        data.check_batchable(self.train_x, config.batch_size, "search training split")
+        data.check_batchable(self.val_x, config.batch_size, "search validation split")
+        self.mean, self.std = data.channel_stats(self.train_x)
+        self.steps_per_epoch = len(self.train_x) // config.batch_size
+        self.controller = EmbeddingController(
+            coder.simulator, coder.decoder, num_chains=config.samples_per_update,
+            learning_rate=config.controller_lr, baseline_decay=config.baseline_decay,
+            entropy_weight=config.entropy_weight, initial_sigma=config.initial_sigma,
+            seed=config.seed)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="search_epoch")
+        objects = {"epoch": self.epoch, **{f"controller_{k}": v for k, v in
+                                          self.controller.trackables().items()}}
+        if config.reward == "weight_sharing":
+            self._build_supernet()
+            objects.update(supernet=self.supernet, supernet_optimizer=self.optimizer)
+        self.checkpoint = checkpointing.RunCheckpoint(
+            os.path.join(self.search_dir, "checkpoints"), **objects)
+        self.writer = tf.summary.create_file_writer(
+            os.path.join(output_dir, "tensorboard", "search"))
+        self.tracker = _RewardTracker()
+        self.history = []
+        self.controller_seconds = 0.0
+        self.total_seconds = 0.0
+
+    def _build_supernet(self):
+        from nases_tf.networks.macro_supernet import (MacroSupernet, make_eval_step,
+                                                      make_train_step)
+        if self.space.name != "macro":
+            raise ConfigError(f"--reward=weight_sharing has no supernet for --space="
+                              f"{self.space.name}; use --reward=episodic")
+        self.supernet = MacroSupernet(self.space, filters=self.config.filters,
+                                      num_classes=self.num_classes,
+                                      input_shape=self.train_x.shape[1:])
+        self.optimizer = schedule.child_optimizer(self.steps_per_epoch)
+        self.optimizer.build(self.supernet.trainable_variables)
+        self.train_step = make_train_step(self.supernet, self.optimizer,
+                                          batch_size=self.config.batch_size)
+        self.eval_step = make_eval_step(self.supernet, batch_size=self.config.batch_size)
+        val = data.eval_batches(self.val_x, self.val_y, self.config.batch_size, self.mean,
+                                self.std)
+        self.val_batches = [(x, y) for x, y in val if len(y) == self.config.batch_size]
+
+    # -- rewards --------------------------------------------------------------------------
+
+    def _minibatch_reward(self, arch, index):
+        x, y = self.val_batches[index % len(self.val_batches)]
+        return float(self.eval_step(x, y, tf.constant(arch, tf.int32)))
+
+    def _full_validation_reward(self, arch):
+        if self.config.reward == "episodic":
+            return self._episodic_reward(arch)
+        arch_t = tf.constant(arch, tf.int32)
+        scores = [float(self.eval_step(x, y, arch_t)) for x, y in self.val_batches]
+        return float(np.mean(scores))
+
+    def _episodic_reward(self, arch):
+        key = arch_key(arch)
+        if key in self._episode_cache:
+            return self._episode_cache[key]
+        reward = train_and_score(
+            self.space, arch, self.train_x, self.train_y, self.val_x, self.val_y,
+            epochs=self.config.episode_epochs, batch_size=self.config.batch_size,
+            filters=self.config.filters, num_classes=self.num_classes, seed=self.config.seed)
+        self._episode_cache[key] = reward
+        return reward
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _train_shared_weights(self, epoch):
+        cfg = self.config
+        start = time.time()
+        states = np.resize(self.controller.chains.numpy(),
+                           (self.steps_per_epoch, self.space.num_decisions))
+        _, decoded = self.controller.sample(states)
+        self.controller_seconds += time.time() - start
+        archs = self.space.decode_batch(decoded).astype(np.int32)
+        batches = data.train_batches(self.train_x, self.train_y, cfg.batch_size, cfg.seed,
+                                     self.mean, self.std, first_epoch=epoch,
+                                     last_epoch=epoch + 1, cutout=cfg.cutout)
+        bar = keras.utils.Progbar(self.steps_per_epoch, verbose=cfg.verbose,
+                                  stateful_metrics=["lr"])
+        losses, accs, bad = [], [], 0
+        for step, (x, y) in enumerate(batches):
+            loss, acc = self.train_step(x, y, tf.constant(archs[step]))
+            loss, acc = float(loss), float(acc)
+            if not np.isfinite(loss):
+                bad += 1
+                logging.warning("epoch %d step %d: non-finite shared-weight loss (%s) for %s",
+                                epoch + 1, step, loss, self.space.readable(archs[step]))
+                continue
+            losses.append(loss)
+            accs.append(acc)
+            bar.update(step + 1, [("loss", loss), ("accuracy", acc)])
+        return {"shared/train_loss": float(np.mean(losses)) if losses else float("nan"),
+                "shared/train_accuracy": float(np.mean(accs)) if accs else float("nan"),
+                "shared/non_finite_losses": bad,
+                "shared/learning_rate": float(self.optimizer.learning_rate)}
+
+    def _controller_steps(self, epoch):
+        cfg = self.config
+        infos, rewards_all, archs_all = [], [], []
+        for k in range(cfg.controller_steps):
+            t0 = time.time()
+            states = self.controller.chains.numpy()
+            embeddings, decoded = self.controller.sample()
+            self.controller_seconds += time.time() - t0
+            archs = self.space.decode_batch(decoded)
+            rewards = []
+            for c, arch in enumerate(archs):
+                if cfg.reward == "weight_sharing":
+                    index = (epoch * cfg.controller_steps + k) * len(archs) + c
+                    rewards.append(self._minibatch_reward(arch, index))
+                else:
+                    rewards.append(self._episodic_reward(tuple(int(a) for a in arch)))
+            rewards = np.asarray(rewards, np.float64)
+            if not np.all(np.isfinite(rewards)):
+                logging.warning("epoch %d controller step %d: %d non-finite rewards dropped",
+                                epoch + 1, k, int((~np.isfinite(rewards)).sum()))
+            t0 = time.time()
+            info = self.controller.update(states, embeddings, rewards)
+            self.controller.advance(decoded)
+            self.controller_seconds += time.time() - t0
+            for arch, r in zip(archs, rewards):
+                self.tracker.add(arch, r)
+            infos.append(info)
+            rewards_all.extend(rewards[np.isfinite(rewards)].tolist())
+            archs_all.extend(archs.tolist())
+        applied = [i for i in infos if i["applied"]]
+        summary = {
+            "reward/mean": float(np.mean(rewards_all)) if rewards_all else float("nan"),
+            "reward/max": float(np.max(rewards_all)) if rewards_all else float("nan"),
+            "controller/baseline": infos[-1]["baseline"] if infos else 0.0,
+            "controller/entropy": self.controller.entropy(),
+            "controller/sigma": float(self.controller.sigma.mean()),
+            "controller/loss": float(np.mean([i["loss"] for i in applied])) if applied else float("nan"),
+            "controller/skipped_samples": int(sum(i["skipped"] for i in infos)),
+        }
+        summary.update({f"archs/{k}": v for k, v in _macro_summaries(self.space, archs_all).items()})
+        return summary
+
+    def _log(self, epoch, metrics):
+        with self.writer.as_default(step=epoch + 1):
+            for name, value in metrics.items():
+                if isinstance(value, (int, float)) and np.isfinite(value):
+                    tf.summary.scalar(name, value)
+        self.writer.flush()
+
+    def run(self):
+        """Runs (or resumes) the search; writes and returns ``search/arch.json``'s content."""
+        cfg = self.config
+        self._episode_cache = {}
+        arch_path = os.path.join(self.search_dir, "arch.json")
+        state = self.checkpoint.restore()
+        if os.path.exists(arch_path) and int(self.epoch.numpy()) >= cfg.epochs:
+            logging.info("search already finished: %s", arch_path)
+            return checkpointing.read_json(arch_path, "search result")
+        if state:
+            self.tracker = _RewardTracker({k: tuple(v) for k, v in state["seen"].items()})
+            self.history = state["history"]
+            self._episode_cache = state.get("episode_cache", {})
+            self.controller_seconds = state.get("controller_seconds", 0.0)
+            self.total_seconds = state.get("total_seconds", 0.0)
+            logging.info("resuming the search at epoch %d of %d", int(self.epoch.numpy()) + 1,
+                         cfg.epochs)
+        while int(self.epoch.numpy()) < cfg.epochs:
+            epoch = int(self.epoch.numpy())
+            start = time.time()
+            if cfg.verbose:
+                print(f"Search epoch {epoch + 1}/{cfg.epochs}")
+            metrics = {}
+            if cfg.reward == "weight_sharing":
+                metrics.update(self._train_shared_weights(epoch))
+            metrics.update(self._controller_steps(epoch))
+            self.total_seconds += time.time() - start
+            metrics["time/controller_share"] = (self.controller_seconds / self.total_seconds
+                                                if self.total_seconds else 0.0)
+            self._log(epoch, metrics)
+            self.history.append({"epoch": epoch + 1, **metrics})
+            logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, sigma %.3f",
+                         epoch + 1, metrics["reward/mean"], metrics["reward/max"],
+                         metrics["controller/baseline"], metrics["controller/sigma"])
+            self.epoch.assign(epoch + 1)
+            self.checkpoint.save({
+                "seen": self.tracker.state(), "history": self.history,
+                "episode_cache": self._episode_cache,
+                "controller_seconds": self.controller_seconds,
+                "total_seconds": self.total_seconds})
+        return self._finish()
+
+    def _finish(self):
+        cfg = self.config
+        _, decoded = self.controller.sample(
+            np.resize(self.controller.chains.numpy(),
+                      (cfg.rescore_samples, self.space.num_decisions)))
+        candidates, seen = [], set()
+        for arch in [tuple(int(c) for c in a) for a in self.space.decode_batch(decoded)] + \
+                self.tracker.best(cfg.rescore_top):
+            if arch_key(arch) not in seen:
+                seen.add(arch_key(arch))
+                candidates.append(arch)
+        scored = [(self._full_validation_reward(arch), arch) for arch in candidates]
+        scored.sort(key=lambda ra: -ra[0])
+        reward, best = scored[0]
+        result = {
+            "space": self.space.config(),
+            "architecture": self.space.to_json(best),
+            "reward": reward,
+            "reward_kind": f"{cfg.reward} validation accuracy",
+            "readable": self.space.readable(best),
+            "candidates": [{"reward": r, "readable": self.space.readable(a)} for r, a in scored],
+            "epochs": cfg.epochs,
+            "controller_share_of_time": (self.controller_seconds / self.total_seconds
+                                         if self.total_seconds else 0.0),
+            "search_seconds": self.total_seconds,
+        }
+        checkpointing.write_json(os.path.join(self.search_dir, "arch.json"), result)
+        checkpointing.write_json(os.path.join(self.search_dir, "history.json"), self.history)
+        logging.info("best architecture (validation accuracy %.4f): %s", reward,
+                     self.space.readable(best))
+        return result

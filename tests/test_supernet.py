@@ -1,0 +1,190 @@
+"""The macro weight-sharing supernet: equivalence with the standalone model, gradients of
+untaken branches, one trace for all architectures, weight copies."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from nases_tf.networks import MacroSupernet, build_macro_model, make_eval_step, make_train_step
+from nases_tf.spaces import MacroSpace
+
+LAYERS, FILTERS, BATCH = 6, 8, 8  # reductions after layers 1 and 3
+
+
+def _space():
+    return MacroSpace(LAYERS)
+
+
+@pytest.fixture(scope="module")
+def supernet():
+    keras.utils.set_random_seed(1)
+    return MacroSupernet(_space(), filters=FILTERS)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(BATCH, 32, 32, 3)).astype("float32")
+    labels = rng.integers(0, 10, size=BATCH).astype("int64")
+    return images, labels
+
+
+def _cross_both_reductions():
+    """Layer 5 adds layers 0 and 2 (reduced twice and once), layer 4 adds layer 1; layers
+    3 and 5 have no projection-free ops, and every op type appears."""
+    space = _space()
+    return space.join([1, 4, 3, 2, 0, 1],
+                      [[], [1], [0, 0], [1, 0, 1], [0, 1, 0, 0], [1, 0, 1, 0, 0]])
+
+
+def _archs(n, seed):
+    space = _space()
+    rng = np.random.default_rng(seed)
+    return [_cross_both_reductions()] + [space.sample(rng) for _ in range(n - 1)]
+
+
+def _supernet_layer_weights(supernet, standalone):
+    """(standalone variable, supernet variable) pairs, matched by layer name."""
+    pairs = []
+    for layer in standalone.layers:
+        if layer.weights:
+            theirs = supernet.get_layer(layer.name).weights
+            assert len(theirs) == len(layer.weights)
+            pairs.extend(zip(layer.weights, theirs))
+    return pairs
+
+
+def test_outputs_match_standalone_with_copied_weights(supernet, batch):
+    images, _ = batch
+    forward = {t: tf.function(lambda x, a, t=t: supernet((x, a), training=t))
+               for t in (False, True)}
+    for arch in _archs(4, seed=3):
+        model = build_macro_model(_space(), arch, filters=FILTERS)
+        supernet.copy_weights_to(model)
+        a = supernet.arch_tensor(arch)
+        for training in (False, True):
+            want = model(images, training=training).numpy()
+            got = forward[training](images, a).numpy()
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+        # training=True updated the BN moving statistics of the taken path alike
+        for a_var, b_var in _supernet_layer_weights(supernet, model):
+            np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-5)
+    assert all(f.experimental_get_tracing_count() == 1 for f in forward.values())
+
+
+def test_untaken_branches_get_exactly_zero_gradients(supernet, batch):
+    images, labels = batch
+    arch = _cross_both_reductions()
+    model = build_macro_model(_space(), arch, filters=FILTERS)
+    supernet.copy_weights_to(model)
+
+    @tf.function
+    def grads(x, y, a):
+        with tf.GradientTape() as tape:
+            logits = supernet((x, a), training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+        return tape.gradient(loss, supernet.trainable_variables)
+
+    got = dict(zip((id(v) for v in supernet.trainable_variables),
+                   grads(images, labels, supernet.arch_tensor(arch))))
+    with tf.GradientTape() as tape:
+        logits = model(images, training=True)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+    want = dict(zip((id(v) for v in model.trainable_variables),
+                    tape.gradient(loss, model.trainable_variables)))
+    taken = set()
+    for a_var, b_var in _supernet_layer_weights(supernet, model):
+        if a_var.trainable:
+            taken.add(id(b_var))
+            np.testing.assert_allclose(got[id(b_var)].numpy(), want[id(a_var)].numpy(),
+                                       atol=1e-5, rtol=1e-4)
+    untaken = [v for v in supernet.trainable_variables if id(v) not in taken]
+    assert untaken and len(taken) + len(untaken) == len(supernet.trainable_variables)
+    for v in untaken:
+        assert not np.any(got[id(v)].numpy()), v.path
+
+
+def test_one_trace_trains_every_architecture(batch):
+    images, labels = batch
+    space = _space()
+    keras.utils.set_random_seed(2)
+    supernet = MacroSupernet(space, filters=FILTERS)
+    optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
+    train_step = make_train_step(supernet, optimizer, batch_size=BATCH)
+    eval_step = make_eval_step(supernet)
+    rng = np.random.default_rng(5)
+    archs = {space.sample(rng) for _ in range(40)}
+    archs = sorted(archs)[:20]
+    assert len(archs) == 20
+    for arch in archs:
+        loss, acc = train_step(images, labels, supernet.arch_tensor(arch))
+        assert np.isfinite(loss.numpy()) and 0.0 <= acc.numpy() <= 1.0
+    assert train_step.experimental_get_tracing_count() == 1
+
+    arch = supernet.arch_tensor(_cross_both_reductions())
+    losses = [float(train_step(images, labels, arch)[0]) for _ in range(12)]
+    assert losses[-1] < losses[0]
+    assert train_step.experimental_get_tracing_count() == 1
+
+    trainable = [v.numpy() for v in supernet.trainable_variables]
+    moving = [v.numpy() for v in supernet.non_trainable_variables]
+    for a in archs[:3]:
+        acc = eval_step(images, labels, supernet.arch_tensor(a))
+        assert acc.dtype == tf.float32 and acc.shape == () and 0.0 <= acc.numpy() <= 1.0
+    assert eval_step.experimental_get_tracing_count() == 1
+    # evaluation uses batch statistics: it moves BN moving statistics, never a weight
+    for before, v in zip(trainable, supernet.trainable_variables):
+        np.testing.assert_array_equal(before, v.numpy())
+    assert any(np.any(before != v.numpy())
+               for before, v in zip(moving, supernet.non_trainable_variables))
+
+
+def test_copy_weights_round_trip(supernet, batch):
+    images, _ = batch
+    space = _space()
+    arch = _cross_both_reductions()
+    model = build_macro_model(space, arch, filters=FILTERS)
+    supernet.copy_weights_to(model)
+    for a_var, b_var in _supernet_layer_weights(supernet, model):
+        np.testing.assert_array_equal(a_var.numpy(), b_var.numpy())
+    # change every weight of the standalone model (moving statistics included) ...
+    rng = np.random.default_rng(9)
+    for v in model.weights:
+        v.assign(v.numpy() + rng.uniform(0.1, 0.2, size=v.shape).astype("float32"))
+    # ... copy it into a fresh supernet and out again into another standalone model
+    other = MacroSupernet.from_config(supernet.get_config())
+    assert len(other.weights) == len(supernet.weights)
+    other.copy_weights_from(model)
+    again = build_macro_model(space, arch, filters=FILTERS)
+    other.copy_weights_to(again)
+    for a_var, b_var in zip(model.weights, again.weights):
+        np.testing.assert_array_equal(a_var.numpy(), b_var.numpy())
+    a = other.arch_tensor(arch)
+    for training in (False, True):
+        np.testing.assert_allclose(other((images, a), training=training).numpy(),
+                                   again(images, training=training).numpy(),
+                                   atol=1e-5, rtol=1e-5)
+
+
+def test_copy_rejects_other_space(supernet):
+    space = MacroSpace(3)
+    model = build_macro_model(space, space.sample(np.random.default_rng(0)), filters=FILTERS)
+    with pytest.raises(ValueError):
+        supernet.copy_weights_from(model)
+
+
+def test_throughput_benchmark_runs_on_a_tiny_case(tmp_path):
+    from nases_tf import benchmark_throughput
+
+    result = benchmark_throughput.run(layers=3, filters=4, batch_size=8, archs=2, steps=1,
+                                      warmup_steps=1, pipeline_batches=2,
+                                      data_path=str(tmp_path / "absent.npz"), log=lambda _: None)
+    sections = result["sections"]
+    assert set(sections) == {"supernet_vs_standalone", "input_pipeline", "controller_share"}
+    assert sections["supernet_vs_standalone"]["supernet_traces"] == 1
+    assert sections["supernet_vs_standalone"]["ratio"] > 0
+    assert sections["input_pipeline"]["ratio"] > 0
+    assert 0 < sections["controller_share"]["share"] < 1
+    table = benchmark_throughput.format_table(result)
+    assert "supernet / standalone" in table and "controller+decoder share" in table
