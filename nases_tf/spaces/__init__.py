@@ -3,8 +3,9 @@
 from nases_tf.errors import ConfigError
 from nases_tf.spaces.base import SearchSpace
 from nases_tf.spaces.macro import MACRO_OPS, MacroSpace
+from nases_tf.spaces.nasbench201 import NasBench201Space
 
-_SPACES = {"macro": MacroSpace}
+_SPACES = {"macro": MacroSpace, "nasbench201": NasBench201Space}
 
 
 def register_space(name, cls):
@@ -25,5 +26,5 @@ def space_from_config(config):
     return make_space(config.pop("name"), **config)
 
 
-__all__ = ["SearchSpace", "MacroSpace", "MACRO_OPS", "make_space", "space_from_config",
+__all__ = ["SearchSpace", "MacroSpace", "MACRO_OPS", "NasBench201Space", "make_space", "space_from_config",
            "register_space"]

@@ -1,0 +1,214 @@
+"""NAS-Bench-201's published accuracy table, loaded from CSV for search benchmarks.
+
+The CSV (see ``../shared/data/README.md``; made from the NATS-Bench API) has one row per
+architecture with the columns ``CIFAR10TestAccuracy200Epochs``,
+``CIFAR100TestAccuracy200Epochs``, ``ImageNetTestAccuracy200Epochs`` and
+``ArchitectureString``. The values are 200-epoch *test* accuracies averaged over training
+seeds: a search rewarded with them is told the truth without noise.
+
+Lookups index a dense numpy array by the architecture's base-5 code, so a batch of
+architectures costs one fancy-indexing operation.
+"""
+
+import csv
+import math
+import os
+
+import numpy as np
+
+from nases_tf.errors import ArchitectureError, ConfigError, DataError
+from nases_tf.spaces.nasbench201 import EDGES, OPS, NasBench201Space
+
+# --dataset name -> CSV column.
+DATASET_COLUMNS = {
+    "cifar10": "CIFAR10TestAccuracy200Epochs",
+    "cifar100": "CIFAR100TestAccuracy200Epochs",
+    "imagenet16-120": "ImageNetTestAccuracy200Epochs",
+}
+ARCH_COLUMN = "ArchitectureString"
+NUM_ARCHS = len(OPS) ** len(EDGES)
+# Weights of the base-5 code: the first edge is the most significant digit.
+_PLACES = len(OPS) ** np.arange(len(EDGES) - 1, -1, -1, dtype=np.int64)
+
+
+def arch_codes(archs):
+    """Base-5 codes (int64 array) of architectures.
+
+    Args:
+        archs: int array-like of shape ``(6,)`` or ``(batch, 6)``, values in ``[0, 5)``.
+
+    Returns:
+        An int64 array of shape ``()`` or ``(batch,)`` with values in ``[0, 15625)``.
+    """
+    archs = np.asarray(archs, dtype=np.int64)
+    if archs.shape[-1:] != (len(EDGES),):
+        raise ArchitectureError(
+            f"nasbench201 architectures need {len(EDGES)} decisions, got shape {archs.shape}")
+    if archs.size and (archs.min() < 0 or archs.max() >= len(OPS)):
+        raise ArchitectureError(
+            f"nasbench201 decisions must lie in [0, {len(OPS)}), got values from "
+            f"{archs.min()} to {archs.max()}")
+    return archs @ _PLACES
+
+
+def code_to_arch(code):
+    """The architecture (tuple of 6 ints) with base-5 code ``code``.
+
+    Args:
+        code: an int in ``[0, 15625)``.
+    """
+    code = int(code)
+    if not 0 <= code < NUM_ARCHS:
+        raise ArchitectureError(f"nasbench201 code {code} is outside [0, {NUM_ARCHS})")
+    return tuple(int(code // p % len(OPS)) for p in _PLACES)
+
+
+class NasBench201Table:
+    """Accuracies of the NAS-Bench-201 architectures on one dataset.
+
+    Build it with ``NasBench201Table.load(path, dataset)``.
+
+    Args:
+        accuracies: float64 array of shape ``(15625,)`` indexed by base-5 architecture code,
+            NaN where the table has no entry.
+        dataset: the dataset name, one of ``DATASET_COLUMNS``.
+        path: where the table was read from (for messages), or None.
+    """
+
+    def __init__(self, accuracies, dataset, path=None):
+        accuracies = np.asarray(accuracies, dtype=np.float64)
+        if accuracies.shape != (NUM_ARCHS,):
+            raise DataError(
+                f"NAS-Bench-201 accuracy array has shape {accuracies.shape}, expected "
+                f"({NUM_ARCHS},)")
+        if np.all(np.isnan(accuracies)):
+            raise DataError(f"NAS-Bench-201 table {path or ''} holds no accuracies".strip())
+        self.accuracies = accuracies
+        self.dataset = dataset
+        self.path = path
+        self.space = NasBench201Space()
+        best = int(np.nanargmax(accuracies))
+        self._optimum_code = best
+
+    @classmethod
+    def load(cls, path, dataset="cifar10"):
+        """Reads the CSV table at ``path`` and keeps the column of ``dataset``.
+
+        Args:
+            path: path of the CSV file (header row with ``ArchitectureString`` and the
+                accuracy columns).
+            dataset: one of ``cifar10``, ``cifar100``, ``imagenet16-120``.
+
+        Returns:
+            A ``NasBench201Table``.
+
+        Raises:
+            ConfigError: for an unknown dataset.
+            DataError: for a missing or unreadable file, a missing column, a bad row, or a
+                duplicated architecture.
+        """
+        if dataset not in DATASET_COLUMNS:
+            raise ConfigError(
+                f"NAS-Bench-201 dataset {dataset!r} is unknown, expected one of "
+                f"{', '.join(DATASET_COLUMNS)}")
+        column = DATASET_COLUMNS[dataset]
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise DataError(
+                f"NAS-Bench-201 table {path} does not exist (pass the CSV exported from the "
+                "NATS-Bench API, e.g. ../shared/data/nasbench201_cifar10.csv)")
+        space = NasBench201Space()
+        accuracies = np.full(NUM_ARCHS, np.nan)
+        try:
+            with open(path, newline="", encoding="utf-8") as f:
+                reader = csv.reader(f)
+                header = next(reader, None)
+                if header is None:
+                    raise DataError(f"NAS-Bench-201 table {path} is empty")
+                header = [name.strip() for name in header]
+                for needed in (ARCH_COLUMN, column):
+                    if needed not in header:
+                        raise DataError(
+                            f"NAS-Bench-201 table {path} has no column {needed!r} (columns: "
+                            f"{', '.join(header)})")
+                arch_col, acc_col = header.index(ARCH_COLUMN), header.index(column)
+                for line, row in enumerate(reader, start=2):
+                    if not row:
+                        continue
+                    if len(row) != len(header):
+                        raise DataError(
+                            f"NAS-Bench-201 table {path} line {line} has {len(row)} fields, "
+                            f"expected {len(header)}")
+                    try:
+                        arch = space.from_string(row[arch_col])
+                    except ArchitectureError as e:
+                        raise DataError(f"NAS-Bench-201 table {path} line {line}: {e}") from None
+                    try:
+                        value = float(row[acc_col])
+                    except ValueError:
+                        raise DataError(
+                            f"NAS-Bench-201 table {path} line {line}: {column} is "
+                            f"{row[acc_col]!r}, not a number") from None
+                    code = int(arch_codes(arch))
+                    if not math.isnan(accuracies[code]):
+                        raise DataError(
+                            f"NAS-Bench-201 table {path} line {line}: architecture "
+                            f"{row[arch_col]} appears twice")
+                    if math.isnan(value):
+                        raise DataError(
+                            f"NAS-Bench-201 table {path} line {line}: {column} is NaN")
+                    accuracies[code] = value
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            raise DataError(f"NAS-Bench-201 table {path} cannot be read: {e}") from None
+        return cls(accuracies, dataset, path)
+
+    def __len__(self):
+        return int(np.sum(~np.isnan(self.accuracies)))
+
+    def accuracy(self, arch):
+        """Test accuracy (percent, a Python float) of one architecture.
+
+        Args:
+            arch: sequence of 6 ints in ``[0, 5)`` or a NAS-Bench-201 architecture string.
+
+        Raises:
+            ArchitectureError: if ``arch`` is not a valid architecture or is not in the table.
+        """
+        if isinstance(arch, str):
+            arch = self.space.from_string(arch)
+        arch = self.space.validate(arch)
+        value = self.accuracies[int(arch_codes(arch))]
+        if math.isnan(value):
+            raise ArchitectureError(
+                f"architecture {self.space.to_string(arch)} is not in the NAS-Bench-201 table "
+                f"{self.path or ''}".rstrip())
+        return float(value)
+
+    def accuracies_of(self, archs):
+        """Vectorised lookup: accuracies (float64 array ``(batch,)``) of many architectures.
+
+        Args:
+            archs: int array-like of shape ``(batch, 6)``.
+
+        Raises:
+            ArchitectureError: if a row is out of range or not in the table.
+        """
+        values = self.accuracies[arch_codes(archs)]
+        if np.any(np.isnan(values)):
+            missing = np.asarray(archs)[np.isnan(values)][0]
+            raise ArchitectureError(
+                f"architecture {self.space.to_string(missing)} is not in the NAS-Bench-201 "
+                "table")
+        return values
+
+    def optimum(self):
+        """``(architecture, accuracy)`` of the best entry of the table."""
+        return code_to_arch(self._optimum_code), float(self.accuracies[self._optimum_code])
+
+    def rank(self, accuracy):
+        """How many table entries are strictly better than ``accuracy`` (0 = the best).
+
+        Args:
+            accuracy: a float, percent.
+        """
+        return int(np.sum(self.accuracies[~np.isnan(self.accuracies)] > accuracy))
