@@ -24,6 +24,8 @@ flags.DEFINE_string("arch", None,
                     "search's <output_dir>/search/arch.json).")
 flags.DEFINE_string("space", "macro", "Search space.")
 flags.DEFINE_integer("layers", 15, "Layers of the macro space (L).")
+flags.DEFINE_integer("nodes", 5, "Nodes per cell of the micro space (B).")
+flags.DEFINE_integer("cells_per_stage", 5, "Normal cells per stage of the micro network (N).")
 flags.DEFINE_integer("filters", 40, "Channels of the first stage (F).")
 flags.DEFINE_integer("batch_size", 128, "Training batch size.")
 flags.DEFINE_integer("final_epochs", 630, "Epochs of final training (630 = SGDR 10+...+320).")
@@ -102,7 +104,7 @@ def validate_flags():
         raise ConfigError(f"--stage={FLAGS.stage!r} is unknown, expected one of {', '.join(STAGES)}")
     if not FLAGS.output_dir:
         raise ConfigError("--output_dir is required")
-    for name in ("layers", "filters", "batch_size", "final_epochs", "pretrain_steps",
+    for name in ("layers", "nodes", "cells_per_stage", "filters", "batch_size", "final_epochs", "pretrain_steps",
                  "pretrain_batch_size", "coder_units", "search_epochs", "controller_steps",
                  "samples_per_update", "episode_epochs", "rescore_samples"):
         _positive(name)
@@ -130,11 +132,13 @@ def validate_flags():
                           "or 'npz:PATH'")
     if FLAGS.dataset.startswith("npz:") and not os.path.isfile(FLAGS.dataset[4:]):
         raise ConfigError(f"--dataset={FLAGS.dataset}: file not found")
-    kwargs = {"layers": FLAGS.layers} if FLAGS.space == "macro" else {}
+    kwargs = {"macro": {"layers": FLAGS.layers},
+              "micro": {"nodes": FLAGS.nodes, "cells_per_stage": FLAGS.cells_per_stage}
+              }.get(FLAGS.space, {})
     space = spaces.make_space(FLAGS.space, **kwargs)
     extras = {"space": space, "profile_steps": parse_profile_steps(FLAGS.profile_steps)}
     if FLAGS.reward == "weight_sharing" and FLAGS.stage in ("search", "all") and \
-            space.name != "macro":
+            space.name not in ("macro", "micro"):
         raise ConfigError(f"--reward=weight_sharing has no supernet for --space={space.name}; "
                           "use --reward=episodic")
     if FLAGS.stage == "final":

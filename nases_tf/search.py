@@ -90,7 +90,7 @@ class _RewardTracker:
 
 def _macro_summaries(space, archs):
     """Op frequencies and skip density of a batch of macro architectures."""
-    if not hasattr(space, "split"):
+    if space.name != "macro":
         return {}
     from nases_tf.spaces.macro import MACRO_OPS
     ops, skip_bits = [], []
@@ -149,14 +149,12 @@ class Search:
         self.total_seconds = 0.0
 
     def _build_supernet(self):
-        from nases_tf.networks.macro_supernet import (MacroSupernet, make_eval_step,
-                                                      make_train_step)
-        if self.space.name != "macro":
-            raise ConfigError(f"--reward=weight_sharing has no supernet for --space="
-                              f"{self.space.name}; use --reward=episodic")
-        self.supernet = MacroSupernet(self.space, filters=self.config.filters,
-                                      num_classes=self.num_classes,
-                                      input_shape=self.train_x.shape[1:])
+        from nases_tf.networks.macro_supernet import make_eval_step, make_train_step
+        from nases_tf.networks.supernets import build_supernet
+
+        self.supernet = build_supernet(self.space, filters=self.config.filters,
+                                       num_classes=self.num_classes,
+                                       input_shape=self.train_x.shape[1:])
         self.optimizer = schedule.child_optimizer(self.steps_per_epoch)
         self.optimizer.build(self.supernet.trainable_variables)
         self.train_step = make_train_step(self.supernet, self.optimizer,

@@ -3,9 +3,10 @@
 from nases_tf.errors import ConfigError
 from nases_tf.spaces.base import SearchSpace
 from nases_tf.spaces.macro import MACRO_OPS, MacroSpace
+from nases_tf.spaces.micro import MICRO_OPS, MicroSpace
 from nases_tf.spaces.nasbench201 import NasBench201Space
 
-_SPACES = {"macro": MacroSpace, "nasbench201": NasBench201Space}
+_SPACES = {"macro": MacroSpace, "micro": MicroSpace, "nasbench201": NasBench201Space}
 
 
 def register_space(name, cls):
@@ -26,5 +27,5 @@ def space_from_config(config):
     return make_space(config.pop("name"), **config)
 
 
-__all__ = ["SearchSpace", "MacroSpace", "MACRO_OPS", "NasBench201Space", "make_space", "space_from_config",
+__all__ = ["SearchSpace", "MacroSpace", "MACRO_OPS", "MicroSpace", "MICRO_OPS", "NasBench201Space", "make_space", "space_from_config",
            "register_space"]

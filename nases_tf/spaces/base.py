@@ -21,6 +21,9 @@ class SearchSpace(abc.ABC):
     """
 
     name = None
+    # Keys of ``config()`` that identify the architectures (None: all). Other keys are
+    # network-size settings that an architecture or coder may be reused across.
+    identity_keys = None
 
     @property
     @abc.abstractmethod
@@ -108,7 +111,10 @@ class SearchSpace(abc.ABC):
 
     def check_config(self, other_config, source):
         """Raises ArchitectureError unless ``other_config`` (read from ``source``) is this space's."""
-        if dict(other_config) != self.config():
+        keys = self.identity_keys
+        mine = {k: v for k, v in self.config().items() if keys is None or k in keys}
+        theirs = {k: v for k, v in dict(other_config).items() if keys is None or k in keys}
+        if mine != theirs:
             raise ArchitectureError(
                 f"{source} was made for search space {other_config}, but this run uses "
                 f"{self.config()}")

@@ -1,0 +1,272 @@
+"""Weight-sharing supernet of the ``micro`` (ENAS cell) space.
+
+One ``MicroSupernet`` holds, for every cell of the network, every op of every node input
+slot once, under the layer names of the standalone builder (``networks.micro``), so weights
+copy between the two by name. A call takes ``(images, arch)`` where ``arch`` is the flat
+architecture vector as an int32 tensor, and runs only that architecture's path:
+
+- variables are held per (cell, node, slot, op, stride): the input choice is not part of
+  the key, since both cell inputs and all nodes have the cell's width. In a reduction cell
+  an op reading a cell input has stride 2 and one reading a node stride 1, so the slot holds
+  both variants (``..._s2`` and plain; an identity with stride 2 is a factorized reduction);
+  node 0 of a reduction cell only reads cell inputs and holds only the stride-2 variants.
+- each (node, slot) selects its input with a ``tf.switch_case`` of identities, then applies
+  its op with a ``tf.switch_case`` over the op layers. In a reduction cell, cell inputs and
+  nodes differ in resolution: the slot selects one cell input and one node (identities,
+  free) and one switch over the 10 ops (5 with stride 2 on the cell input, 5 with stride 1
+  on the node) runs the chosen one. Only the chosen input and op run. (One switch over
+  every ``(input, op)`` pair is also correct, but traces ``i + 2`` times the op branches;
+  a ``tf.cond`` around two switch pairs trips TF's gradient of nested cases.)
+- the cell output is a ``CellOutput`` over all B nodes whose kernel rows are multiplied by
+  the 0/1 "no other node reads it" mask computed from the arch tensor; a standalone model's
+  ``CellOutput`` kernel is the slice of the unmasked rows (``copy_weights_to/from`` slice).
+
+The graph does not depend on the architecture, so one traced function serves them all.
+All variables are created in ``build``. ``make_train_step`` and ``make_eval_step`` of
+``networks.macro_supernet`` only need ``image_shape`` and ``space.num_decisions`` and work
+with this supernet too (re-exported here).
+"""
+
+import functools
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nases_tf import ops
+from nases_tf.networks.macro_supernet import make_eval_step, make_train_step  # noqa: F401
+from nases_tf.networks.micro import (CellOutput, MicroOp, cell_layer_name, cell_plan,
+                                     op_part, op_strides, preprocess_layer)
+from nases_tf.spaces.micro import CELL_KINDS, MICRO_OPS
+
+_PACKAGE = "nases_tf"
+
+
+@keras.saving.register_keras_serializable(package=_PACKAGE)
+class MicroSupernet(keras.Model):
+    """Weight-sharing supernet of a ``MicroSpace``: every op of every node, one path a call.
+
+    Call it with ``(images, arch)``: ``images`` a float tensor ``(batch,) + input_shape``,
+    ``arch`` an int32 tensor of shape ``(m,)`` holding the flat architecture vector (see
+    ``MicroSpace``). It returns float32 logits equal to those of
+    ``build_micro_model(space, arch, ...)`` with the same weights.
+
+    Args:
+        space: the ``MicroSpace`` (its ``nodes`` B and ``cells_per_stage`` N size the net).
+        filters: channels of the first stage, F (doubled at each reduction cell).
+        num_classes: number of logits.
+        input_shape: image shape (height, width, channels).
+        weight_decay: L2 factor on every kernel.
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
+    """
+
+    def __init__(self, space, filters=40, num_classes=10, input_shape=(32, 32, 3),
+                 weight_decay=ops.WEIGHT_DECAY, **kwargs):
+        kwargs.setdefault("name", "micro_supernet")
+        super().__init__(**kwargs)
+        if getattr(space, "name", None) != "micro":
+            raise ValueError(f"MicroSupernet needs a micro space, got {space!r}")
+        self.space = space
+        self.filters, self.num_classes = int(filters), int(num_classes)
+        self.image_shape = tuple(int(s) for s in input_shape)
+        self.weight_decay = float(weight_decay)
+        self._plan = cell_plan(space, self.filters)
+        wd, nodes = self.weight_decay, space.nodes
+        self.stem = ops.Stem(3 * self.filters, weight_decay=wd, name="stem")
+        # Flat lists (Keras tracks them); ``_index`` maps (cell, part) to a position.
+        self.pre_layers, self.op_layers, self.out_layers = [], [], []
+        self._index = {}
+        for c, (kind, width, reduce_prev) in enumerate(self._plan):
+            self.pre_layers.append(preprocess_layer(c, 0, width, reduce_prev, wd))
+            self.pre_layers.append(preprocess_layer(c, 1, width, False, wd))
+            for i in range(nodes):
+                for slot in "ab":
+                    for strides in self._strides(kind, i):
+                        for op in MICRO_OPS:
+                            part = op_part(i, slot, op, strides)
+                            self._index[(c, part)] = len(self.op_layers)
+                            self.op_layers.append(MicroOp(
+                                op, width, strides=strides, weight_decay=wd,
+                                name=cell_layer_name(c, part)))
+            self.out_layers.append(CellOutput(width, range(2, nodes + 2), weight_decay=wd,
+                                              name=cell_layer_name(c, "out")))
+        self.head = ops.ClassifierHead(self.num_classes, weight_decay=wd, name="head")
+        # Flat positions of the decisions, per cell kind: (nodes, 4).
+        self._pos = {kind: [[space.position(kind, i, f)
+                             for f in ("input_a", "op_a", "input_b", "op_b")]
+                            for i in range(nodes)] for kind in CELL_KINDS}
+        self.build()
+
+    # -- structure -----------------------------------------------------------------------
+
+    @staticmethod
+    def _strides(kind, node):
+        """Stride variants held by a slot of node ``node`` (0-based) in a cell of ``kind``."""
+        return sorted({op_strides(kind, source) for source in range(node + 2)}, reverse=True)
+
+    def _op_layer(self, cell, node, slot, op, strides):
+        return self.op_layers[self._index[(cell, op_part(node, slot, op, strides))]]
+
+    def _named_layers(self):
+        layers = [self.stem, *self.pre_layers, *self.op_layers, *self.out_layers, self.head]
+        return {layer.name: layer for layer in layers}
+
+    def build(self, input_shape=None):
+        """Creates every variable of every op (the input shape comes from the constructor)."""
+        shape = (None,) + self.image_shape
+        self.stem.build(shape)
+        prev2 = prev1 = self.stem.compute_output_shape(shape)
+        for c, (kind, width, _) in enumerate(self._plan):
+            pre0, pre1 = self.pre_layers[2 * c], self.pre_layers[2 * c + 1]
+            pre0.build(prev2)
+            pre1.build(prev1)
+            in_shape = pre1.compute_output_shape(prev1)
+            node_shape = in_shape
+            for i in range(self.space.nodes):
+                for slot in "ab":
+                    for strides in self._strides(kind, i):
+                        for k in range(len(MICRO_OPS)):
+                            layer = self._op_layer(c, i, slot, k, strides)
+                            layer.build(in_shape if strides == 2 or kind == "normal"
+                                        else node_shape)
+                            if strides == 2:
+                                node_shape = layer.compute_output_shape(in_shape)
+            out = self.out_layers[c]
+            out.build([node_shape] * self.space.nodes)
+            prev2, prev1 = prev1, out.compute_output_shape([node_shape])
+        self.head.build(prev1)
+        self.built = True
+
+    # -- forward -------------------------------------------------------------------------
+
+    def call(self, inputs, training=None):
+        images, arch = inputs
+        arch = tf.cast(tf.reshape(arch, [-1]), tf.int32)
+        nodes, n_ops = self.space.nodes, len(MICRO_OPS)
+        prev2 = prev1 = self.stem(images, training=training)
+        for c, (kind, _, _) in enumerate(self._plan):
+            pos = self._pos[kind]
+            states = [self.pre_layers[2 * c](prev2, training=training),
+                      self.pre_layers[2 * c + 1](prev1, training=training)]
+            for i in range(nodes):
+                terms = []
+                for s, slot in enumerate("ab"):
+                    source, op = arch[pos[i][2 * s]], arch[pos[i][2 * s + 1]]
+                    name = f"cell{c}_node{i + 2}{slot}"
+                    if kind == "normal" or i == 0:
+                        x = _select(source, states, name)
+                        terms.append(self._apply_ops(c, i, slot, op, training, name,
+                                                     [(op_strides(kind, 0), x)]))
+                    else:
+                        # Cell inputs (stride 2) and nodes (stride 1) differ in resolution:
+                        # select one of each, then one switch over both ops sets. (A tf.cond
+                        # around two switch pairs trips TF's gradient of nested cases.)
+                        reads_node = tf.cast(source >= 2, tf.int32)
+                        x_in = _select(tf.minimum(source, 1), states[:2], f"{name}_cell")
+                        x_node = _select(tf.maximum(source - 2, 0), states[2:], f"{name}_node")
+                        terms.append(self._apply_ops(c, i, slot, op + reads_node * len(MICRO_OPS),
+                                                     training, name, [(2, x_in), (1, x_node)]))
+                states.append(terms[0] + terms[1])
+            sources = tf.gather(arch, [p[f] for p in pos for f in (0, 2)])
+            used = tf.reduce_any(
+                tf.equal(sources[None, :], tf.range(2, nodes + 2)[:, None]), axis=1)
+            loose = 1.0 - tf.cast(used, tf.float32)
+            out = self.out_layers[c](states[2:], node_mask=loose, training=training)
+            prev2, prev1 = prev1, out
+        return self.head(prev1)
+
+    def _apply_ops(self, cell, node, slot, op, training, name, inputs):
+        """``tf.switch_case`` over the ops of one slot: for each ``(strides, x)`` of
+        ``inputs`` in turn, the ops with that stride applied to ``x``."""
+        branches = [functools.partial(_run, self._op_layer(cell, node, slot, k, strides), x,
+                                      training)
+                    for strides, x in inputs for k in range(len(MICRO_OPS))]
+        return tf.switch_case(op, branches, name=f"{name}_op")
+
+    # -- weights -------------------------------------------------------------------------
+
+    def copy_weights_from(self, standalone):
+        """Copies every weight (BN moving statistics included) of a standalone model built
+        by ``build_micro_model`` for this space into the layers of the same names (a cell
+        output's kernel into the rows of the nodes it concatenates)."""
+        mine = self._named_layers()
+        for layer in standalone.layers:
+            if layer.weights:
+                _copy_layer(layer, _lookup(mine, layer.name, self.name), to_supernet=True)
+
+    def copy_weights_to(self, standalone):
+        """Copies this supernet's weights into the layers of a standalone model built by
+        ``build_micro_model`` (all of its weights, BN moving statistics included)."""
+        mine = self._named_layers()
+        for layer in standalone.layers:
+            if layer.weights:
+                _copy_layer(_lookup(mine, layer.name, self.name), layer, to_supernet=False)
+
+    def arch_tensor(self, arch):
+        """``arch`` (anything ``space.validate`` accepts) as the int32 tensor ``call`` takes."""
+        return tf.constant(self.space.validate(arch), tf.int32)
+
+    def get_config(self):
+        return {"name": self.name, "space": self.space.config(), "filters": self.filters,
+                "num_classes": self.num_classes, "input_shape": list(self.image_shape),
+                "weight_decay": self.weight_decay}
+
+    @classmethod
+    def from_config(cls, config):
+        from nases_tf.spaces import space_from_config
+
+        config = dict(config)
+        config["space"] = space_from_config(config["space"])
+        config["input_shape"] = tuple(config["input_shape"])
+        return cls(**config)
+
+
+def _select(index, tensors, name):
+    """``tensors[index]`` for an int32 scalar tensor ``index`` (a switch of identities)."""
+    if len(tensors) == 1:
+        return tensors[0]
+    return tf.switch_case(index, [functools.partial(tf.identity, t) for t in tensors],
+                          name=f"{name}_input")
+
+
+def _run(layer, x, training):
+    return layer(x, training=training)
+
+
+def _lookup(layers, name, owner):
+    if name not in layers:
+        raise ValueError(f"layer {name!r} of the standalone model has no counterpart in "
+                         f"{owner}: was it built for the same space?")
+    return layers[name]
+
+
+def _kernel_rows(full, nodes):
+    """Row indices of the full (every node) cell-output kernel that hold ``nodes``."""
+    per_node = full.kernel.shape[2] // len(full.nodes)
+    return np.concatenate([np.arange(per_node) + full.nodes.index(n) * per_node
+                           for n in nodes])
+
+
+def _copy_layer(source, target, to_supernet):
+    src, dst = source.weights, target.weights
+    if len(src) != len(dst):
+        raise ValueError(f"layer {source.name!r}: {len(src)} weights, {len(dst)} in the copy")
+    rows = None
+    if isinstance(source, CellOutput) and source.nodes != target.nodes:
+        full, part = (target, source) if to_supernet else (source, target)
+        if any(n not in full.nodes for n in part.nodes):
+            raise ValueError(f"layer {source.name!r}: nodes {part.nodes} not in {full.nodes}")
+        rows = _kernel_rows(full, part.nodes)
+    for s, d in zip(src, dst):
+        value = s.numpy() if rows is not None else s.value
+        if rows is not None and s is source.kernel:
+            if to_supernet:
+                merged = d.numpy()
+                merged[:, :, rows, :] = value
+                value = merged
+            else:
+                value = value[:, :, rows, :]
+        if tuple(np.shape(value)) != tuple(d.shape):
+            raise ValueError(f"layer {source.name!r}: weight {s.path} has shape {s.shape}, "
+                             f"{d.path} has {d.shape}: built with other filters?")
+        d.assign(value)
