@@ -1,0 +1,589 @@
+"""nases_tf.tuner (NASESOracle, NASES) and nases_tf.hypermodels with real keras-tuner objects.
+
+Also a script: ``python tests/test_tuner.py --seeds 10 --trials 30`` prints the comparison of
+NASES with keras-tuner's RandomSearchOracle on the cheap objective below (mean over seeds).
+"""
+
+import json
+import math
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import textwrap
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import keras_tuner  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from keras_tuner.engine import base_tuner  # noqa: E402
+from keras_tuner.engine import hyperparameters as hp_module  # noqa: E402
+from keras_tuner.engine import trial as trial_module  # noqa: E402
+
+from nases_tf.embedding.controller import EmbeddingController  # noqa: E402
+from nases_tf.tuner import NASES, NASESOracle  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+COMPLETED = trial_module.TrialStatus.COMPLETED
+FAST = dict(pretrain_steps=300, samples_per_update=2)  # small settings for quick tests
+
+
+# -- a cheap objective with a known optimum ----------------------------------------------
+
+
+def cheap_space():
+    """Choice, Int (step and plain), Float (log and step), Boolean and a conditional scope."""
+    hp = keras_tuner.HyperParameters()
+    hp.Choice("activation", ["relu", "tanh", "elu", "selu", "gelu"])
+    hp.Int("units", 16, 512, step=16)
+    hp.Int("layers", 1, 8)
+    hp.Float("lr", 1e-5, 1e-1, sampling="log")
+    hp.Float("dropout", 0.0, 0.5, step=0.05)
+    hp.Boolean("batchnorm")
+    hp.Choice("optimizer", ["adam", "sgd"])
+    with hp.conditional_scope("optimizer", ["sgd"]):
+        hp.Float("momentum", 0.0, 0.99)
+    return hp
+
+
+OPTIMUM = {"activation": "gelu", "units": 256, "layers": 5, "lr": 3e-3, "dropout": 0.2,
+           "batchnorm": True, "optimizer": "sgd", "momentum": 0.9}
+_REFERENCE = cheap_space()
+
+
+def cheap_score(values):
+    """In [0, 1], 1 only at ``OPTIMUM``: the mean closeness, in each hyperparameter's unit
+    encoding, of ``values`` to the optimum (an exact match for the activation; 0.5 for the
+    momentum while it is inactive)."""
+    total = 0.0
+    for hp in _REFERENCE.space:
+        if hp.name == "activation":
+            total += float(values["activation"] == OPTIMUM["activation"])
+        elif hp.name == "momentum" and "momentum" not in values:
+            total += 0.5
+        else:
+            total += 1.0 - abs(hp.value_to_prob(values[hp.name])
+                               - hp.value_to_prob(OPTIMUM[hp.name]))
+    return total / len(_REFERENCE.space)
+
+
+class ScoreTuner(base_tuner.BaseTuner):
+    """A ``BaseTuner`` whose trials score their values with ``cheap_score``.
+
+    Args:
+        fail: optional function (trial_id, attempt) -> "raise", "nan" or None.
+        kill_at: raise ``Killed`` (not an ``Exception``: it ends ``search``) at this call.
+    """
+
+    def __init__(self, oracle, fail=None, kill_at=None, **kwargs):
+        super().__init__(oracle, **kwargs)
+        self.fail, self.kill_at, self.calls, self.attempts = fail, kill_at, 0, {}
+
+    def run_trial(self, trial, *args, **kwargs):
+        self.calls += 1
+        if self.kill_at is not None and self.calls >= self.kill_at:
+            raise Killed(f"killed in trial {trial.trial_id}")
+        attempt = self.attempts[trial.trial_id] = self.attempts.get(trial.trial_id, 0) + 1
+        what = self.fail(trial.trial_id, attempt) if self.fail else None
+        if what == "raise":
+            raise ValueError(f"trial {trial.trial_id} crashed")
+        if what == "nan":
+            return {"score": float("nan")}
+        return {"score": cheap_score(trial.hyperparameters.values)}
+
+
+class Killed(BaseException):
+    """Stands for the process being killed mid-trial."""
+
+
+def score_objective():
+    return keras_tuner.Objective("score", direction="max")
+
+
+def _quiet(tuner):
+    tuner.oracle.verbose = 0
+    return tuner
+
+
+# -- value checks ------------------------------------------------------------------------
+
+
+def assert_valid_active_values(hps):
+    """Every value is native, valid for its hyperparameter and active; every active
+    hyperparameter has one."""
+    values = hps.values
+    for name, value in values.items():
+        active = [hp for hp in hps.space if hp.name == name and hps.is_active(hp)]
+        assert active, f"{name}={value!r} is not an active hyperparameter"
+        hp = active[0]
+        assert type(value) in (int, float, str, bool), (name, type(value))
+        if isinstance(hp, hp_module.Choice):
+            assert value in hp.values, (name, value)
+        elif isinstance(hp, hp_module.Boolean):
+            assert type(value) is bool
+        elif isinstance(hp, hp_module.Int):
+            assert type(value) is int and hp.min_value <= value <= hp.max_value, (name, value)
+            if hp.step and hp.sampling == "linear":
+                assert (value - hp.min_value) % hp.step == 0, (name, value)
+        elif isinstance(hp, hp_module.Float):
+            assert type(value) is float
+            assert hp.min_value - 1e-12 <= value <= hp.max_value + 1e-12, (name, value)
+        elif isinstance(hp, hp_module.Fixed):
+            assert value == hp.value
+    for hp in hps.space:
+        if hps.is_active(hp):
+            assert hp.name in values, f"active {hp.name} has no value"
+
+
+def test_every_hyperparameter_type_decodes_to_valid_native_values():
+    hps = keras_tuner.HyperParameters()
+    hps.Choice("c_str", ["a", "b", "c"])
+    hps.Choice("c_int", [8, 16, 32])
+    hps.Choice("c_float", [0.5, 1.5])
+    hps.Int("i_plain", 0, 9)
+    hps.Int("i_step", 2, 20, step=3)
+    hps.Int("i_log", 1, 1024, sampling="log")
+    hps.Int("i_log_step", 2, 64, step=2, sampling="log")
+    hps.Float("f_lin", -1.0, 1.0)
+    hps.Float("f_step", 0.0, 1.0, step=0.25)
+    hps.Float("f_log", 1e-5, 1e-1, sampling="log")
+    hps.Float("f_rlog", 0.01, 0.999, sampling="reverse_log")
+    hps.Boolean("flag")
+    hps.Fixed("fixed", "same")
+    with hps.conditional_scope("flag", [True]):
+        hps.Int("when_flag", 1, 3)
+    oracle = NASESOracle(objective=score_objective(), hyperparameters=hps, seed=1, **FAST)
+    oracle._sync_decisions()
+    assert "fixed" not in oracle.decision_names and len(oracle.decision_names) == 13
+    rng = np.random.default_rng(0)
+    units = [np.zeros(13), np.ones(13), np.full(13, 0.5)] + list(rng.random((50, 13)))
+    seen = set()
+    for unit in units:
+        values = oracle._vector_to_values(np.asarray(unit, np.float32))
+        probe = hps.copy()
+        probe.values = values
+        assert_valid_active_values(probe)
+        assert values["fixed"] == "same"
+        seen.add(values["c_str"])
+        # the unit encoding is the hyperparameters' own: encoding then decoding is stable
+        again = oracle._vector_to_values(oracle._values_to_vector(values, unit))
+        assert again == values or all(
+            math.isclose(again[k], v, rel_tol=1e-5) if isinstance(v, float) else again[k] == v
+            for k, v in values.items())
+    assert seen == {"a", "b", "c"}
+
+
+# -- 1. a keras-tuner search with a real Keras model -------------------------------------
+
+
+def build_mixed_model(hp):
+    """A small regression MLP: Int layers whose per-layer units appear as the space grows,
+    Choice, Float (log), Boolean, and a conditional scope for SGD's momentum."""
+    inputs = keras.Input((6,))
+    x = inputs
+    activation = hp.Choice("activation", ["relu", "tanh"])
+    for i in range(hp.Int("layers", 1, 3)):
+        x = keras.layers.Dense(hp.Int(f"units_{i}", 4, 16, step=4), activation=activation)(x)
+    if hp.Boolean("dropout"):
+        x = keras.layers.Dropout(0.1)(x)
+    model = keras.Model(inputs, keras.layers.Dense(1)(x))
+    lr = hp.Float("lr", 1e-4, 1e-1, sampling="log")
+    optimizer = hp.Choice("optimizer", ["adam", "sgd"])
+    with hp.conditional_scope("optimizer", ["sgd"]):
+        momentum = hp.Float("momentum", 0.0, 0.9, step=0.3)
+    if optimizer == "sgd":
+        opt = keras.optimizers.SGD(lr, momentum=momentum)
+    else:
+        opt = keras.optimizers.Adam(lr)
+    model.compile(optimizer=opt, loss="mse")
+    return model
+
+
+def test_keras_model_search_over_a_mixed_conditional_space(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 6)).astype("float32")
+    y = (x @ rng.normal(size=(6, 1))).astype("float32")
+    tuner = NASES(build_mixed_model, objective="val_loss", max_trials=6, seed=7,
+                  directory=str(tmp_path), project_name="mixed", **FAST)
+    tuner.search(x[:32], y[:32], validation_data=(x[32:], y[32:]), epochs=1, batch_size=16,
+                 verbose=0)
+    oracle = tuner.oracle
+    trials = [oracle.trials[i] for i in oracle.start_order]
+    assert len(trials) == 6 and all(t.status == COMPLETED for t in trials)
+    for trial in trials:
+        assert_valid_active_values(trial.hyperparameters)
+        assert math.isfinite(trial.score)
+    assert len({oracle._compute_values_hash(t.hyperparameters.values) for t in trials}) == 6
+    # the oracle's decisions are the tunable hyperparameters it has seen, one slot per name
+    names = {hp.name for hp in oracle.get_space().space}
+    assert set(oracle.decision_names) <= names and "lr" in oracle.decision_names
+    assert oracle.controller.updates.numpy() >= 1
+    assert tuner.get_best_hyperparameters()[0].values == trials[
+        int(np.argmin([t.score for t in trials]))].hyperparameters.values
+    json.dumps(oracle.get_state())  # the whole state is JSON
+
+
+# -- 2. better than random search on the cheap objective ---------------------------------
+
+# NASES settings of the comparison (the defaults but a shorter stage 1).
+COMPARE_SETTINGS = dict(pretrain_steps=500)
+
+
+def run_cheap_search(kind, seed, max_trials, directory, **settings):
+    """Runs one search on the cheap objective; returns the scores in trial order."""
+    common = dict(objective=score_objective(), max_trials=max_trials, seed=seed,
+                  hyperparameters=cheap_space())
+    if kind == "random":
+        oracle = keras_tuner.oracles.RandomSearchOracle(**common)
+    else:
+        oracle = NASESOracle(**common, **settings)
+    tuner = _quiet(ScoreTuner(oracle, directory=str(directory),
+                              project_name=f"{kind}_{seed}", overwrite=True))
+    tuner.search(verbose=0)
+    return [oracle.trials[i].score for i in oracle.start_order]
+
+
+def compare(seeds, max_trials, directory, **settings):
+    """NASES against RandomSearchOracle on the cheap objective, each seed in ``seeds`` and
+    the same budget for both: the mean score of the trials each ran, and the best score
+    each found, averaged over the seeds."""
+    out = {}
+    for kind in ("random", "nases"):
+        runs = [run_cheap_search(kind, s, max_trials, directory, **settings) for s in seeds]
+        out[kind] = {"mean_score": float(np.mean([np.mean(r) for r in runs])),
+                     "mean_best": float(np.mean([max(r) for r in runs])),
+                     "best": [float(max(r)) for r in runs]}
+    return out
+
+
+def comparison_seeds(count):
+    """Seeds far apart: keras-tuner's random search with seeds s and s+1 draws shifted
+    copies of one sequence."""
+    return [1 + 1_000_003 * i for i in range(count)]
+
+
+def test_nases_finds_better_values_than_random_search_on_average(tmp_path):
+    result = compare(comparison_seeds(3), 40, tmp_path, **COMPARE_SETTINGS)
+    # the values NASES tries are better on average, by a clear margin (measured: 0.689
+    # against 0.652 here; 0.668 against 0.650 at 30 trials and 0.699 against 0.651 at 100,
+    # over 10 seeds). The best value found is reported by ``main``, not asserted: NASES's
+    # is better at 30 trials, random search's at 60 and 100 (see README).
+    assert result["nases"]["mean_score"] > result["random"]["mean_score"] + 0.01, result
+
+
+# -- 3. resume ---------------------------------------------------------------------------
+
+
+def _nases_json(directory, project):
+    with open(os.path.join(directory, project, "oracle.json")) as f:
+        return json.load(f)["nases"]
+
+
+def test_killed_search_resumes_with_the_same_controller_and_no_duplicates(tmp_path):
+    def make(max_trials, **kwargs):
+        oracle = NASESOracle(objective=score_objective(), max_trials=max_trials, seed=11,
+                             hyperparameters=cheap_space(), **FAST)
+        return _quiet(ScoreTuner(oracle, directory=str(tmp_path), project_name="resume",
+                                 **kwargs))
+
+    first = make(5, overwrite=True)
+    with pytest.raises(Killed):
+        first.kill_at = 5  # trials 0-3 complete, trial 4 is running when the process dies
+        first.search(verbose=0)
+    saved = _nases_json(tmp_path, "resume")
+    assert saved["controller"] == first.oracle.get_state()["nases"]["controller"]
+    updates_before = int(first.oracle.controller.updates.numpy())
+    assert updates_before == 2
+
+    second = make(12)  # overwrite=False: reloads, and may run more trials than before
+    oracle = second.oracle
+    restored = oracle.get_state()["nases"]
+    for key in ("names", "simulator", "decoder", "controller", "records", "pending",
+                "next_chain"):
+        assert restored[key] == saved[key], key
+    assert oracle.trials["4"].status == trial_module.TrialStatus.RUNNING
+    second.search(verbose=0)
+    trials = [oracle.trials[i] for i in oracle.start_order]
+    assert len(oracle.trials) == 12 and all(t.status == COMPLETED for t in trials)
+    assert second.attempts.get("4") == 1  # the interrupted trial was rerun, not lost
+    hashes = [oracle._compute_values_hash(t.hyperparameters.values) for t in trials]
+    assert len(set(hashes)) == 12
+    assert int(oracle.controller.updates.numpy()) == 6  # (12 completed) / 2 per update
+
+
+# -- 4. failed trials and NaN scores ------------------------------------------------------
+
+
+def test_failed_trials_and_nan_scores_never_reach_the_controller(tmp_path, monkeypatch):
+    seen = []
+    original = EmbeddingController.update
+
+    def spy(self, states, embeddings, rewards):
+        seen.append(np.asarray(rewards, np.float64).copy())
+        return original(self, states, embeddings, rewards)
+
+    monkeypatch.setattr(EmbeddingController, "update", spy)
+
+    def fail(trial_id, attempt):
+        n = int(trial_id)
+        if n % 4 == 1:
+            return "raise"  # crashes on every attempt: FAILED after its retry
+        if n % 4 == 2:
+            return "nan"  # keras-tuner keeps a NaN in the metric history: FAILED too
+        if n % 4 == 3 and attempt == 1:
+            return "raise"  # crashes once, completes when retried
+        return None
+
+    oracle = NASESOracle(objective=keras_tuner.Objective("score", "min"), max_trials=12,
+                         seed=5, hyperparameters=cheap_space(), max_retries_per_trial=1,
+                         max_consecutive_failed_trials=100, **FAST)
+    tuner = _quiet(ScoreTuner(oracle, fail=fail, directory=str(tmp_path), project_name="f"))
+    tuner.search(verbose=0)
+
+    statuses = {tid: t.status for tid, t in oracle.trials.items()}
+    failed = [tid for tid, s in statuses.items() if s == trial_module.TrialStatus.FAILED]
+    completed = [t for t in oracle.trials.values() if t.status == COMPLETED]
+    assert sorted(failed) == sorted(t for t in statuses if int(t) % 4 in (1, 2))
+    assert len(completed) == 6 and all(math.isfinite(t.score) for t in completed)
+    assert all(tuner.attempts[t.trial_id] == 2 for t in completed if int(t.trial_id) % 4 == 3)
+    # every reward given to the controller is the negated score of a completed trial
+    rewards = np.concatenate(seen)
+    assert len(seen) == int(oracle.controller.updates.numpy()) == 3
+    assert np.all(np.isfinite(rewards)) and len(rewards) == 6
+    assert set(np.round(-rewards, 9)) <= {round(t.score, 9) for t in completed}
+    for variable in oracle.controller.trainable_variables:
+        assert np.all(np.isfinite(variable.numpy()))
+    assert math.isfinite(float(oracle.controller.baseline.numpy()))
+    assert not set(failed) & (set(oracle._records) | set(oracle._pending))
+
+
+def test_nan_only_search_never_updates_and_stops_at_max_trials(tmp_path):
+    oracle = NASESOracle(objective=score_objective(), max_trials=4, seed=2,
+                         hyperparameters=cheap_space(), max_consecutive_failed_trials=10,
+                         **FAST)
+    tuner = _quiet(ScoreTuner(oracle, fail=lambda tid, attempt: "nan",
+                              directory=str(tmp_path), project_name="nan"))
+    tuner.search(verbose=0)
+    assert len(oracle.trials) == 4
+    assert int(oracle.controller.updates.numpy()) == 0
+    assert float(oracle.controller.baseline_ready.numpy()) == 0.0
+    assert oracle._pending == [] and oracle._records == {}
+
+
+# -- exhaustion and a growing space ------------------------------------------------------
+
+
+def test_small_space_is_exhausted_cleanly(tmp_path):
+    hps = keras_tuner.HyperParameters()
+    hps.Choice("a", [1, 2, 3])
+    hps.Boolean("b")
+    oracle = NASESOracle(objective=score_objective(), max_trials=50, seed=3,
+                         hyperparameters=hps, **FAST)
+
+    class Tiny(base_tuner.BaseTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            v = trial.hyperparameters.values
+            return {"score": float(v["a"] + v["b"])}
+
+    tuner = _quiet(Tiny(oracle, directory=str(tmp_path), project_name="tiny"))
+    tuner.search(verbose=0)
+    values = [tuple(sorted(t.hyperparameters.values.items())) for t in oracle.trials.values()]
+    assert len(values) == len(set(values)) == 6  # all 3 x 2 combinations, each once
+    assert oracle.create_trial("tuner0").status == trial_module.TrialStatus.STOPPED
+
+
+def test_growing_space_keeps_what_the_controller_learned(tmp_path):
+    hps = keras_tuner.HyperParameters()
+    hps.Choice("a", ["x", "y", "z"])
+    hps.Int("b", 0, 9)
+    hps.Float("c", 0.1, 10.0, sampling="log")
+    oracle = NASESOracle(objective=score_objective(), max_trials=30, seed=4,
+                         hyperparameters=hps, **FAST)
+    oracle._set_project_dir(str(tmp_path), "grow")
+    oracle.verbose = 0
+
+    def finish(trial):
+        oracle.update_trial(trial.trial_id, {"score": float(trial.hyperparameters.get("b"))})
+        trial.status = COMPLETED
+        oracle.end_trial(trial)
+
+    def run(n):
+        for _ in range(n):
+            finish(oracle.create_trial("tuner0"))
+
+    run(6)
+    controller = oracle.controller
+    assert int(controller.updates.numpy()) == 3 and oracle.decision_names == ["a", "b", "c"]
+    probe_states = np.random.default_rng(0).random((16, 3), dtype=np.float32)
+    probe_embeddings = np.random.default_rng(1).normal(size=(16, 2)).astype(np.float32)
+    old_means = controller.policy(probe_states).numpy()
+    old_decoded = oracle._decoder(probe_embeddings).numpy()
+    old_sigma, old_baseline = controller.sigma, float(controller.baseline.numpy())
+
+    grown = oracle.get_space()  # a new conditional branch and a new plain entry appear
+    grown.Boolean("d")
+    with grown.conditional_scope("a", ["z"]):
+        grown.Int("e", 1, 4)
+    oracle.update_space(grown)
+    pending = oracle.create_trial("tuner0")  # the oracle adapts when it populates a trial
+
+    controller = oracle.controller
+    assert oracle.decision_names == ["a", "b", "c", "d", "e"]
+    states = np.concatenate([probe_states, np.random.default_rng(2).random((16, 2))], 1)
+    np.testing.assert_allclose(controller.policy(states).numpy(), old_means, atol=1e-5)
+    np.testing.assert_allclose(oracle._decoder(probe_embeddings).numpy()[:, :3], old_decoded,
+                               atol=1e-6)
+    np.testing.assert_allclose(controller.sigma, old_sigma, rtol=1e-6)
+    assert float(controller.baseline.numpy()) == old_baseline
+    finish(pending)
+    run(3)
+    assert int(controller.updates.numpy()) == 5  # learning carried on
+    new = oracle._decoder(np.random.default_rng(3).normal(size=(256, 2)).astype("float32"))
+    assert np.ptp(new.numpy()[:, 3:], axis=0).min() > 0.3  # new values are reachable
+    for trial in list(oracle.trials.values())[6:]:
+        assert_valid_active_values(trial.hyperparameters)
+        assert "d" in trial.hyperparameters.values
+        assert ("e" in trial.hyperparameters.values) == (trial.hyperparameters.get("a") == "z")
+    # and the grown state round-trips through JSON
+    again = NASESOracle(objective=score_objective(), max_trials=30, seed=4,
+                        hyperparameters=hps, **FAST)
+    state = json.loads(json.dumps(oracle.get_state()))
+    again.trials = oracle.trials
+    again.set_state(state)
+    np.testing.assert_allclose(again.controller.policy(states).numpy(),
+                               controller.policy(states).numpy(), atol=1e-6)
+
+
+# -- 5. distributed: one chief, two workers ----------------------------------------------
+
+WORKER_SCRIPT = textwrap.dedent("""
+    import glob, json, os, sys, time
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.path.insert(0, {tests!r})
+    import keras_tuner
+    from test_tuner import ScoreTuner, cheap_space, score_objective
+    from nases_tf.tuner import NASESOracle
+
+    project, tuner_id = sys.argv[1], os.environ["KERASTUNER_TUNER_ID"]
+
+
+    class WorkerTuner(ScoreTuner):
+        # Trials wait (at most a minute) until both workers are up, and take a moment,
+        # so that both workers run trials.
+        def run_trial(self, trial, *args, **kwargs):
+            deadline = time.time() + 60
+            while len(glob.glob(os.path.join(project, "up_*"))) < 2 and time.time() < deadline:
+                time.sleep(0.1)
+            time.sleep(0.2)
+            return super().run_trial(trial, *args, **kwargs)
+
+
+    oracle = NASESOracle(objective=score_objective(), max_trials=8, seed=3,
+                         hyperparameters=cheap_space(), pretrain_steps=200,
+                         samples_per_update=2)
+    tuner = WorkerTuner(oracle, directory=project, project_name="dist")
+    if tuner_id != "chief":
+        open(os.path.join(project, "up_" + tuner_id), "w").close()
+    tuner.search(verbose=0)
+    if tuner_id == "chief":
+        trials = list(tuner.oracle.trials.values())
+        print("RESULT " + json.dumps({{
+            "completed": sum(t.status == "COMPLETED" for t in trials),
+            "distinct": len({{tuner.oracle._compute_values_hash(t.hyperparameters.values)
+                             for t in trials}}),
+            "updates": int(tuner.oracle.controller.updates.numpy())}}))
+    else:
+        print("RESULT " + json.dumps({{"ran": tuner.calls}}))
+""")
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _result(output):
+    lines = [line for line in output.splitlines() if line.startswith("RESULT ")]
+    assert lines, output[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def test_chief_and_two_workers_complete_a_search(tmp_path):
+    script = tmp_path / "run_tuner.py"
+    script.write_text(WORKER_SCRIPT.format(tests=str(REPO / "tests")))
+    port = str(_free_port())
+    (tmp_path / "project").mkdir()
+    procs = {}
+    for tuner_id in ("chief", "tuner0", "tuner1"):
+        env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
+                   KERASTUNER_ORACLE_PORT=port, PYTHONPATH=str(REPO))
+        procs[tuner_id] = subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path / "project")], env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    outputs = {}
+    try:
+        for tuner_id, proc in procs.items():
+            outputs[tuner_id], _ = proc.communicate(timeout=240)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    for tuner_id, proc in procs.items():
+        assert proc.returncode == 0, (tuner_id, outputs.get(tuner_id, "")[-3000:])
+    chief = _result(outputs["chief"])
+    assert chief == {"completed": 8, "distinct": 8, "updates": 4}, chief
+    ran = [_result(outputs[w])["ran"] for w in ("tuner0", "tuner1")]
+    assert sum(ran) == 8 and min(ran) >= 1, ran
+
+
+# -- the macro hypermodel -----------------------------------------------------------------
+
+
+def test_macro_hypermodel_searches_real_images(tmp_path, natural_npz):
+    from nases_tf.hypermodels import MacroHyperModel
+
+    with np.load(natural_npz) as data:
+        x, y = data["x"][:96], data["y"][:96]
+    hypermodel = MacroHyperModel(layers=2, filters=8, num_classes=10, input_shape=(32, 32, 3),
+                                 steps_per_epoch=2, epochs=1, batch_size=32)
+    tuner = NASES(hypermodel, objective="val_accuracy", max_trials=2, seed=1,
+                  directory=str(tmp_path), project_name="macro", pretrain_steps=100)
+    tuner.search(x[:64], y[:64], validation_data=(x[64:], y[64:]), verbose=0)
+    oracle = tuner.oracle
+    assert oracle.decision_names == list(hypermodel.space.decision_names)
+    trials = list(oracle.trials.values())
+    assert len(trials) == 2 and all(t.status == COMPLETED for t in trials)
+    for trial in trials:
+        assert_valid_active_values(trial.hyperparameters)
+        assert 0.0 <= trial.score <= 1.0
+        arch = hypermodel.architecture(trial.hyperparameters)
+        assert hypermodel.space.readable(arch)
+
+
+# -- the comparison as a script -----------------------------------------------------------
+
+
+def main(argv=None):
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=30)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as directory:
+        result = compare(comparison_seeds(args.seeds), args.trials, directory,
+                         **COMPARE_SETTINGS)
+    for kind, info in result.items():
+        print(f"{kind:>6}: {args.trials} trials x {args.seeds} seeds: mean trial score "
+              f"{info['mean_score']:.4f}, mean best score {info['mean_best']:.4f} (best per "
+              "seed " + " ".join(f"{b:.3f}" for b in info["best"]) + ")")
+
+
+if __name__ == "__main__":
+    main()
