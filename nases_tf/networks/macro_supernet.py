@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from nases_tf import ops
 from nases_tf.networks.macro import op_layer_name, reduction_name, stage_filters
+from nases_tf.networks.supernets import SupernetConfigMixin
 from nases_tf.spaces.macro import MACRO_OPS
 
 _PACKAGE = "nases_tf"
@@ -58,7 +59,7 @@ def needed_table(space):
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class MacroSupernet(keras.Model):
+class MacroSupernet(SupernetConfigMixin, keras.Model):
     """Weight-sharing supernet of a ``MacroSpace``: every op of every layer, one path a call.
 
     Call it with ``(images, arch)``: ``images`` a float tensor ``(batch,) + input_shape``,
@@ -190,23 +191,6 @@ class MacroSupernet(keras.Model):
             if layer.weights:
                 _copy_layer(_lookup(mine, layer.name, self.name), layer)
 
-    def arch_tensor(self, arch):
-        """``arch`` (anything ``space.validate`` accepts) as the int32 tensor ``call`` takes."""
-        return tf.constant(self.space.validate(arch), tf.int32)
-
-    def get_config(self):
-        return {"name": self.name, "space": self.space.config(), "filters": self.filters,
-                "num_classes": self.num_classes, "input_shape": list(self.image_shape),
-                "weight_decay": self.weight_decay}
-
-    @classmethod
-    def from_config(cls, config):
-        from nases_tf.spaces import space_from_config
-
-        config = dict(config)
-        config["space"] = space_from_config(config["space"])
-        config["input_shape"] = tuple(config["input_shape"])
-        return cls(**config)
 
 
 def _run(layer, x, training):

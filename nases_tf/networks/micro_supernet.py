@@ -37,13 +37,14 @@ from nases_tf import ops
 from nases_tf.networks.macro_supernet import make_eval_step, make_train_step  # noqa: F401
 from nases_tf.networks.micro import (CellOutput, MicroOp, cell_layer_name, cell_plan,
                                      op_part, op_strides, preprocess_layer)
+from nases_tf.networks.supernets import SupernetConfigMixin
 from nases_tf.spaces.micro import CELL_KINDS, MICRO_OPS
 
 _PACKAGE = "nases_tf"
 
 
 @keras.saving.register_keras_serializable(package=_PACKAGE)
-class MicroSupernet(keras.Model):
+class MicroSupernet(SupernetConfigMixin, keras.Model):
     """Weight-sharing supernet of a ``MicroSpace``: every op of every node, one path a call.
 
     Call it with ``(images, arch)``: ``images`` a float tensor ``(batch,) + input_shape``,
@@ -202,23 +203,6 @@ class MicroSupernet(keras.Model):
             if layer.weights:
                 _copy_layer(_lookup(mine, layer.name, self.name), layer, to_supernet=False)
 
-    def arch_tensor(self, arch):
-        """``arch`` (anything ``space.validate`` accepts) as the int32 tensor ``call`` takes."""
-        return tf.constant(self.space.validate(arch), tf.int32)
-
-    def get_config(self):
-        return {"name": self.name, "space": self.space.config(), "filters": self.filters,
-                "num_classes": self.num_classes, "input_shape": list(self.image_shape),
-                "weight_decay": self.weight_decay}
-
-    @classmethod
-    def from_config(cls, config):
-        from nases_tf.spaces import space_from_config
-
-        config = dict(config)
-        config["space"] = space_from_config(config["space"])
-        config["input_shape"] = tuple(config["input_shape"])
-        return cls(**config)
 
 
 def _select(index, tensors, name):
