@@ -135,11 +135,18 @@ def _import_nases_oracle():
     return tuner.NASESOracle
 
 
-def _nases_factory(seed, hyperparameters, max_trials, **flags):
-    """``nases_tf.tuner.NASESOracle`` (imported lazily)."""
+def _nases_factory(seed, hyperparameters, max_trials, nases_state_update=None,
+                   nases_samples_per_update=None, nases_initial_sigma=None,
+                   nases_embedding_dim=None, **flags):
+    """``nases_tf.tuner.NASESOracle`` (imported lazily) with ``--nases_*``; a setting left
+    None keeps the Oracle's default."""
     oracle_cls = _import_nases_oracle()
+    settings = {"state_update": nases_state_update,
+                "samples_per_update": nases_samples_per_update,
+                "initial_sigma": nases_initial_sigma, "embedding_dim": nases_embedding_dim}
     return oracle_cls(objective=objective(), max_trials=max_trials, seed=seed,
-                      hyperparameters=hyperparameters)
+                      hyperparameters=hyperparameters,
+                      **{k: v for k, v in settings.items() if v is not None})
 
 
 _nases_factory.check = _import_nases_oracle
@@ -566,6 +573,16 @@ def define_flags(flag_values=None):
                        flag_values=fv)
     flags.DEFINE_float("reinforce_entropy", 0.01, "REINFORCE: entropy bonus weight.",
                        flag_values=fv)
+    flags.DEFINE_enum("nases_state_update", "elitist", ["decoded", "elitist", "best"],
+                      "NASES: how a chain's state moves (NASESOracle's state_update).",
+                      flag_values=fv)
+    flags.DEFINE_integer("nases_samples_per_update", 8, "NASES: chains, and trials per "
+                         "REINFORCE step (tuned on held-out seeds 1000-1019).",
+                         flag_values=fv)
+    flags.DEFINE_float("nases_initial_sigma", 0.3, "NASES: initial policy standard "
+                       "deviation (tuned on held-out seeds 1000-1019).", flag_values=fv)
+    flags.DEFINE_integer("nases_embedding_dim", None, "NASES: embedding size (None: the "
+                         "Oracle's default).", flag_values=fv)
     flags.DEFINE_float("max_proposals_factor", 2.0, "Each oracle may propose this many "
                        "times --budget trials (duplicates included).", flag_values=fv)
     flags.DEFINE_integer("blas_threads", 1, "Cap on numpy/scipy BLAS and OpenMP threads "
@@ -588,7 +605,11 @@ def main(fv):
     table = NasBench201Table.load(fv.table, fv.dataset)
     strategy_flags = {"population": fv.population, "tournament": fv.tournament,
                       "reinforce_lr": fv.reinforce_lr,
-                      "reinforce_entropy": fv.reinforce_entropy}
+                      "reinforce_entropy": fv.reinforce_entropy,
+                      "nases_state_update": fv.nases_state_update,
+                      "nases_samples_per_update": fv.nases_samples_per_update,
+                      "nases_initial_sigma": fv.nases_initial_sigma,
+                      "nases_embedding_dim": fv.nases_embedding_dim}
     report = run_benchmark(table, strategies, fv.budget, fv.seeds, strategy_flags,
                            fv.workdir, fv.max_proposals_factor,
                            blas_threads=fv.blas_threads)
