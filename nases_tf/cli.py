@@ -85,11 +85,11 @@ def load_arch(space, text, seed):
     """The architecture ``--arch`` names: ``random`` (seeded) or a JSON file."""
     import numpy as np
 
-    from nases_tf import checkpointing
+    from nases_tf import fileio
 
     if text == "random":
         return space.sample(np.random.default_rng(seed))
-    obj = checkpointing.read_json(text, "--arch")
+    obj = fileio.read_json(text, "--arch")
     if isinstance(obj, dict) and "space" in obj and "architecture" in obj:
         space.check_config(obj["space"], f"--arch={text}")
         obj = obj["architecture"]

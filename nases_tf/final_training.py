@@ -12,7 +12,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
-from nases_tf import checkpointing, data, runtime, schedule
+from nases_tf import data, fileio, runtime, schedule
 from nases_tf.child_training import compile_child
 from nases_tf.networks import count_params
 from nases_tf.networks.build import build_model
@@ -81,7 +81,7 @@ def train_final(space, arch, images, output_dir, config):
     results_path = os.path.join(final_dir, "results.json")
     if os.path.exists(results_path):
         logging.info("final training already finished: %s", results_path)
-        return checkpointing.read_json(results_path, "final results")
+        return fileio.read_json(results_path, "final results")
     data.check_batchable(images.train_x, config.batch_size, "final training split")
     mean, std = data.channel_stats(images.train_x)
     steps = len(images.train_x) // config.batch_size
@@ -93,7 +93,7 @@ def train_final(space, arch, images, output_dir, config):
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    run_ckpt = checkpointing.RunCheckpoint(os.path.join(final_dir, "checkpoints"),
+    run_ckpt = fileio.RunCheckpoint(os.path.join(final_dir, "checkpoints"),
                                            model=model, optimizer=optimizer, epoch=epoch_var)
     run_ckpt.restore()
     initial_epoch = int(epoch_var.numpy())
@@ -122,7 +122,7 @@ def train_final(space, arch, images, output_dir, config):
     test_loss, test_acc = model.evaluate(
         data.eval_batches(images.test_x, images.test_y, config.batch_size, mean, std),
         verbose=0)
-    checkpointing.save_keras_model(model, os.path.join(final_dir, "model.keras"))
+    fileio.save_keras_model(model, os.path.join(final_dir, "model.keras"))
     results = {
         "test_accuracy": float(test_acc),
         "test_loss": float(test_loss),
@@ -138,6 +138,6 @@ def train_final(space, arch, images, output_dir, config):
         "seed": config.seed,
         "dtype_policy": keras.mixed_precision.global_policy().name,
     }
-    checkpointing.write_json(results_path, results)
+    fileio.write_json(results_path, results)
     logging.info("test accuracy %.4f (%s)", test_acc, results_path)
     return results

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import checkpointing, data, schedule
+from nases_tf import data, fileio, schedule
 from nases_tf.child_training import train_and_score
 from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.errors import ConfigError
@@ -139,7 +139,7 @@ class Search:
         if config.reward == "weight_sharing":
             self._build_supernet()
             objects.update(supernet=self.supernet, supernet_optimizer=self.optimizer)
-        self.checkpoint = checkpointing.RunCheckpoint(
+        self.checkpoint = fileio.RunCheckpoint(
             os.path.join(self.search_dir, "checkpoints"), **objects)
         self.writer = tf.summary.create_file_writer(
             os.path.join(output_dir, "tensorboard", "search"))
@@ -277,7 +277,7 @@ class Search:
         state = self.checkpoint.restore()
         if os.path.exists(arch_path) and int(self.epoch.numpy()) >= cfg.epochs:
             logging.info("search already finished: %s", arch_path)
-            return checkpointing.read_json(arch_path, "search result")
+            return fileio.read_json(arch_path, "search result")
         if state:
             self.tracker = _RewardTracker({k: tuple(v) for k, v in state["seen"].items()})
             self.history = state["history"]
@@ -337,8 +337,8 @@ class Search:
                                          if self.total_seconds else 0.0),
             "search_seconds": self.total_seconds,
         }
-        checkpointing.write_json(os.path.join(self.search_dir, "arch.json"), result)
-        checkpointing.write_json(os.path.join(self.search_dir, "history.json"), self.history)
+        fileio.write_json(os.path.join(self.search_dir, "arch.json"), result)
+        fileio.write_json(os.path.join(self.search_dir, "history.json"), self.history)
         logging.info("best architecture (validation accuracy %.4f): %s", reward,
                      self.space.readable(best))
         return result

@@ -99,13 +99,13 @@ def test_flag_validation_messages(tmp_path, argv, message):
 
 
 def test_arch_json_from_another_space_is_refused(tmp_path):
-    from nases_tf import checkpointing, cli
+    from nases_tf import cli, fileio
     from nases_tf.errors import ArchitectureError
     from nases_tf.spaces import MacroSpace
     space = MacroSpace(4)
     arch = space.sample(np.random.default_rng(0))
     path = str(tmp_path / "arch.json")
-    checkpointing.write_json(path, {"space": space.config(), "architecture": space.to_json(arch)})
+    fileio.write_json(path, {"space": space.config(), "architecture": space.to_json(arch)})
     assert cli.load_arch(MacroSpace(4), path, 0) == arch
     with pytest.raises(ArchitectureError, match="was made for search space"):
         cli.load_arch(MacroSpace(6), path, 0)

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import checkpointing, encoding
+from nases_tf import encoding, fileio
 from nases_tf.errors import ConfigError, DataError
 
 CODERS = ("lstm", "mlp")
@@ -217,7 +217,7 @@ class Coder:
         optimizer = keras.optimizers.Adam(cfg.learning_rate)
         optimizer.build(self.autoencoder.trainable_variables)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
-        ckpt = checkpointing.RunCheckpoint(os.path.join(directory, "checkpoints"),
+        ckpt = fileio.RunCheckpoint(os.path.join(directory, "checkpoints"),
                                            autoencoder=self.autoencoder, optimizer=optimizer,
                                            step=step_var)
         ckpt.restore()
@@ -268,9 +268,9 @@ class Coder:
 
     def save(self, directory):
         """Writes ``simulator.keras``, ``decoder.keras`` and ``coder.json`` to ``directory``."""
-        checkpointing.save_keras_model(self.simulator, os.path.join(directory, "simulator.keras"))
-        checkpointing.save_keras_model(self.decoder, os.path.join(directory, "decoder.keras"))
-        checkpointing.write_json(os.path.join(directory, CODER_FILE),
+        fileio.save_keras_model(self.simulator, os.path.join(directory, "simulator.keras"))
+        fileio.save_keras_model(self.decoder, os.path.join(directory, "decoder.keras"))
+        fileio.write_json(os.path.join(directory, CODER_FILE),
                                  {**self.description(), "config": dataclasses.asdict(self.config),
                                   "metrics": self.metrics})
 
@@ -284,7 +284,7 @@ class Coder:
             embedding_dim: the n this run asks for (None: accept the saved one).
             coder: the coder kind this run asks for (None: accept the saved one).
         """
-        info = checkpointing.read_json(os.path.join(directory, CODER_FILE), "coder")
+        info = fileio.read_json(os.path.join(directory, CODER_FILE), "coder")
         space.check_config(info["space"], f"coder {directory}")
         if info["num_decisions"] != space.num_decisions:
             raise DataError(f"coder {directory} has {info['num_decisions']} decisions, this "

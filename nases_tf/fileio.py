@@ -1,4 +1,5 @@
-"""Checkpoint and result I/O: every file nases_tf writes goes through here, atomically."""
+"""Atomic file I/O: JSON, `.keras` models and resumable checkpoints. Every file nases_tf
+writes goes through here (temp file, then rename), so a killed run never leaves half a file."""
 
 import json
 import os
