@@ -5,7 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from nases_tf.embedding.coder import Coder, CoderConfig, default_embedding_dim
+from nases_tf.embedding.coder import Coder
+from nases_tf.embedding.config import EmbeddingConfig, default_embedding_dim
 from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.errors import ArchitectureError, DataError
 from nases_tf.spaces import MacroSpace
@@ -15,8 +16,8 @@ from nases_tf.spaces import MacroSpace
 def small_coder(tmp_path_factory):
     """An LSTM coder of a 3-layer macro space (m=6, n=4), pretrained and saved."""
     space = MacroSpace(3)
-    coder = Coder(space, CoderConfig(coder="lstm", embedding_dim=4, steps=400,
-                                     log_every=400, seed=0))
+    coder = Coder(space, EmbeddingConfig(coder="lstm", embedding_dim=4, pretrain_steps=400),
+                  seed=0, log_every=400)
     directory = str(tmp_path_factory.mktemp("coder"))
     metrics = coder.pretrain(directory, verbose=0)
     coder.save(directory)
@@ -34,7 +35,8 @@ def test_stage1_lstm_learns_well_above_an_untrained_decoder(small_coder):
 
 def test_mlp_coder_trains_too():
     space = MacroSpace(3)
-    coder = Coder(space, CoderConfig(coder="mlp", embedding_dim=4, steps=300, log_every=300))
+    coder = Coder(space, EmbeddingConfig(coder="mlp", embedding_dim=4, pretrain_steps=300),
+                  log_every=300)
     import tempfile
     with tempfile.TemporaryDirectory() as d:
         metrics = coder.pretrain(d, verbose=0)
@@ -56,7 +58,9 @@ def test_saved_coder_reloads_to_same_outputs_and_refuses_another_space(small_cod
         Coder.load(directory, space, embedding_dim=8)
     with pytest.raises(DataError, match="is --coder=lstm, this run asks for mlp"):
         Coder.load(directory, space, coder="mlp")
-    assert default_embedding_dim(120) == 32 and default_embedding_dim(6) == 2
+    # about m/3 for large spaces; small spaces get enough room to reach their architectures
+    assert default_embedding_dim(120) == 32 and default_embedding_dim(30) == 10
+    assert default_embedding_dim(6) == 5 and default_embedding_dim(2) == 2
 
 
 def _synthetic_reward(space, target):

@@ -162,14 +162,15 @@ def test_every_hyperparameter_type_decodes_to_valid_native_values():
     units = [np.zeros(13), np.ones(13), np.full(13, 0.5)] + list(rng.random((50, 13)))
     seen = set()
     for unit in units:
-        values = oracle._vector_to_values(np.asarray(unit, np.float32))
+        values = oracle._codec.to_values(oracle.hyperparameters.space, np.asarray(unit, np.float32))
         probe = hps.copy()
         probe.values = values
         assert_valid_active_values(probe)
         assert values["fixed"] == "same"
         seen.add(values["c_str"])
         # the unit encoding is the hyperparameters' own: encoding then decoding is stable
-        again = oracle._vector_to_values(oracle._values_to_vector(values, unit))
+        space = oracle.hyperparameters.space
+        again = oracle._codec.to_values(space, oracle._codec.to_unit(space, values, unit))
         assert again == values or all(
             math.isclose(again[k], v, rel_tol=1e-5) if isinstance(v, float) else again[k] == v
             for k, v in values.items())
