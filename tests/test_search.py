@@ -109,6 +109,7 @@ def test_episodic_rewards_train_each_child(setting, tmp_path):
     assert len(result["candidates"]) >= 1
 
 
+@pytest.mark.slow
 def test_cli_stage_all_on_natural_images(tmp_path, natural_npz):
     out = tmp_path / "all"
     done = run("--stage=all", f"--dataset=npz:{natural_npz}", f"--output_dir={out}",

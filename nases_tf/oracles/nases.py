@@ -83,6 +83,9 @@ class NASESOracle(SearchOracle):
             to random values.
         state_update: How a chain's state moves (``embedding.chains.MODES``):
             ``"decoded"`` (the paper's chain), ``"elitist"`` (default) or ``"best"``.
+        learning: Boolean, default True. False switches every learned part off (no
+            REINFORCE step) and leaves the proposals as they are: the ablation that the
+            learned parts are measured against.
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class NASESOracle(SearchOracle):
         initial_sigma=ORACLE_INITIAL_SIGMA,
         max_collisions=20,
         state_update="elitist",
+        learning=True,
         **kwargs,
     ):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed,
@@ -131,6 +135,7 @@ class NASESOracle(SearchOracle):
         self.entropy_weight = float(entropy_weight)
         self.initial_sigma = float(initial_sigma)
         self.state_update = state_update
+        self.learning = bool(learning)
         self._reset_search_state()
 
     def _reset_search_state(self):
@@ -292,6 +297,8 @@ class NASESOracle(SearchOracle):
             return
         ids, self._pending = self._pending, []
         records = [self._records.pop(i) for i in ids]
+        if not self.learning:
+            return
         self.last_update = self._controller.update(
             np.array([self._codec.pad(r["state"]) for r in records], np.float32),
             np.array([r["embedding"] for r in records], np.float32),
@@ -362,7 +369,7 @@ ORACLE_ARGUMENTS = (
     "max_consecutive_failed_trials", "embedding_dim", "coder", "hidden_units",
     "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
     "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
-    "max_collisions", "state_update")
+    "max_collisions", "state_update", "learning")
 
 
 class NASES(tuner_module.Tuner):

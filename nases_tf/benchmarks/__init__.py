@@ -1,0 +1,1 @@
+"""Benchmarks: NAS-Bench-201 queries, search-efficiency and ranking drivers, throughput."""
