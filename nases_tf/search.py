@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import data, fileio, schedule
+from nases_tf import data, drawing, fileio, schedule
 from nases_tf.child_training import train_and_score
 from nases_tf.embedding.chains import Chains
 from nases_tf.embedding.config import EmbeddingConfig
@@ -302,6 +302,9 @@ class Search:
             metrics["time/controller_share"] = (self.controller_seconds / self.total_seconds
                                                 if self.total_seconds else 0.0)
             self._log(epoch, metrics)
+            if self.tracker.seen and drawing.drawable(self.space):  # best so far, as an image
+                drawing.log_architecture_image(self.space, self.tracker.best(1)[0], epoch + 1,
+                                               self.writer)
             self.history.append({"epoch": epoch + 1, **metrics})
             logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, sigma %.3f",
                          epoch + 1, metrics["reward/mean"], metrics["reward/max"],
@@ -342,6 +345,8 @@ class Search:
             "search_seconds": self.total_seconds,
         }
         fileio.write_json(os.path.join(self.search_dir, "arch.json"), result)
+        if drawing.drawable(self.space):
+            drawing.write_svg(self.space, best, os.path.join(self.search_dir, "arch.svg"))
         fileio.write_json(os.path.join(self.search_dir, "history.json"), self.history)
         logging.info("best architecture (validation accuracy %.4f): %s", reward,
                      self.space.readable(best))
