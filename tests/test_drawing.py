@@ -1,99 +1,60 @@
-"""Pictures of architectures: the SVG of each space, the raster image, the nases-draw
-command, the TensorBoard image, and the files the search and final training leave."""
+"""Pictures of architectures: the SVG of each space, the raster image, the TensorBoard
+image, and the pictures the search and final training leave."""
 
 import glob
-import json
 import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
 
-from nases_tf import data, draw_cli, drawing, fileio
+from nases_tf import data, drawing
 from nases_tf.errors import ConfigError
 from nases_tf.spaces import MICRO_OPS, MacroSpace, MicroSpace, NasBench201Space
 from nases_tf.spaces.base import SearchSpace
 
-from conftest import REPO
-
-SVG = "{http://www.w3.org/2000/svg}"
-MACRO_OPS_PICKED = [1, 0, 3, 4, 2, 0]
-MACRO_SKIPS = [(), (1,), (0, 1), (1, 0, 1), (0, 0, 0, 0), (1, 1, 0, 0, 1)]
-
-
-def _macro():
-    space = MacroSpace(6)
-    return space, space.join(MACRO_OPS_PICKED, MACRO_SKIPS)
-
-
-def _micro():
-    space = MicroSpace(nodes=3, cells_per_stage=2)
-    normal = [(0, 1, 1, 2), (2, 3, 0, 0), (3, 4, 1, 1)]
-    reduction = [(1, 0, 0, 2), (0, 4, 2, 3), (1, 1, 3, 0)]
-    return space, space.join(normal, reduction)
-
-
-def _parse(svg_text):
-    return ET.fromstring(svg_text.encode())
-
-
-def _with_class(element, kind, tag="*"):
-    return [e for e in element.iter(f"{SVG}{tag}" if tag != "*" else tag)
-            if e.get("class") == kind]
-
-
-def _label(group):
-    return "".join(group.find(f"{SVG}text").itertext())
-
-
-def _arch_file(path, space, arch):
-    """An arch.json with the keys ``Search._finish`` writes."""
-    fileio.write_json(path, {"space": space.config(), "architecture": space.to_json(arch),
-                             "reward": 0.5, "readable": space.readable(arch)})
-    return str(path)
+from drawing_helpers import (MACRO_SKIPS, SVG, label, macro_arch, micro_arch, parse_svg,
+                             with_class)
 
 
 # -- SVG -----------------------------------------------------------------------------------
 
 def test_macro_svg_has_a_labelled_box_per_layer_an_arc_per_skip_and_the_reductions():
-    space, arch = _macro()
-    root = _parse(drawing.draw_svg(space, arch))
-    layers = _with_class(root, "layer")
+    space, arch = macro_arch()
+    root = parse_svg(drawing.draw_svg(space, arch))
+    layers = with_class(root, "layer")
     names = space.to_json(arch)["ops"]
     assert [g.get("data-op") for g in layers] == names
-    assert [_label(g) for g in layers] == names
+    assert [label(g) for g in layers] == names
     assert [int(g.get("data-layer")) for g in layers] == list(range(6))
-    arcs = _with_class(root, "skip", "path")
+    arcs = with_class(root, "skip", "path")
     expected = {(j, i) for i, row in enumerate(MACRO_SKIPS) for j, bit in enumerate(row) if bit}
     assert len(arcs) == len(expected) == 7
     assert {(int(a.get("data-from")), int(a.get("data-to"))) for a in arcs} == expected
     assert all(" C " in a.get("d") for a in arcs)  # curves, not straight lines
-    reductions = _with_class(root, "reduction")
+    reductions = with_class(root, "reduction")
     assert [int(g.get("data-after")) for g in reductions] == list(space.reduction_after())
-    assert len(_with_class(root, "chain", "path")) == 6 + len(reductions) + 1
+    assert len(with_class(root, "chain", "path")) == 6 + len(reductions) + 1
     assert root.find(f"{SVG}title").text == space.readable(arch)
 
 
 def test_micro_svg_draws_both_cells_with_two_edges_per_node():
-    space, arch = _micro()
-    root = _parse(drawing.draw_svg(space, arch))
-    cells = _with_class(root, "cell")
+    space, arch = micro_arch()
+    root = parse_svg(drawing.draw_svg(space, arch))
+    cells = with_class(root, "cell")
     assert [c.get("data-cell") for c in cells] == ["normal", "reduction"]
     for cell, kind, nodes in zip(cells, ("normal", "reduction"), space.split(arch)):
-        edges = _with_class(cell, "edge", "path")
+        edges = with_class(cell, "edge", "path")
         assert len(edges) == 2 * space.nodes
         want = sorted((source, i + 2, MICRO_OPS[op]) for i, (a, oa, b, ob) in enumerate(nodes)
                       for source, op in ((a, oa), (b, ob)))
         got = sorted((int(e.get("data-from")), int(e.get("data-to")), e.get("data-op"))
                      for e in edges)
         assert got == want, kind
-        labels = sorted(_label(g) for g in _with_class(cell, "op"))
+        labels = sorted(label(g) for g in with_class(cell, "op"))
         assert labels == sorted(op for _, _, op in want)
-        node_names = [g.get("data-node") for g in _with_class(cell, "node")]
+        node_names = [g.get("data-node") for g in with_class(cell, "node")]
         assert node_names == ["c(k-2)", "c(k-1)", "n2", "n3", "n4", "concat"]
-        concat = _with_class(cell, "concat", "path")
+        concat = with_class(cell, "concat", "path")
         assert [int(e.get("data-from")) for e in concat] == list(MicroSpace.unused_nodes(nodes))
 
 
@@ -101,8 +62,8 @@ def test_nasbench201_svg_labels_the_six_edges_and_dashes_none():
     space = NasBench201Space()
     arch = space.from_string("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|"
                              "nor_conv_1x1~1|none~2|")
-    root = _parse(drawing.draw_svg(space, arch))
-    edges = _with_class(root, "edge", "path")
+    root = parse_svg(drawing.draw_svg(space, arch))
+    edges = with_class(root, "edge", "path")
     assert [(int(e.get("data-from")), int(e.get("data-to")), e.get("data-op")) for e in edges] \
         == [(0, 1, "nor_conv_3x3"), (0, 2, "none"), (1, 2, "skip_connect"),
             (0, 3, "avg_pool_3x3"), (1, 3, "nor_conv_1x1"), (2, 3, "none")]
@@ -111,7 +72,7 @@ def test_nasbench201_svg_labels_the_six_edges_and_dashes_none():
 
 
 def test_write_svg_writes_the_drawing_atomically(tmp_path):
-    space, arch = _macro()
+    space, arch = macro_arch()
     path = tmp_path / "deep" / "arch.svg"
     drawing.write_svg(space, arch, str(path))
     assert path.read_text() == drawing.draw_svg(space, arch)
@@ -172,8 +133,8 @@ def test_raster_labels_are_inked():
     arch = (0, 0, 0, 0, 0, 0)
     image = drawing.draw_image(space, arch)
     scene = drawing.draw_scene(space, arch)
-    label = next(b for b in _boxes(scene.items) if b.kind == "op")
-    cx, cy = (round(v) for v in label.center)
+    op_box = next(b for b in _boxes(scene.items) if b.kind == "op")
+    cx, cy = (round(v) for v in op_box.center)
     window = image[cy - 3:cy + 4, cx - 10:cx + 11]
     assert np.any(np.all(window == (0x33, 0x33, 0x33), axis=-1))  # text ink in the label
 
@@ -188,7 +149,7 @@ def _boxes(items):
 def test_log_architecture_image_writes_the_picture_under_its_tag(tmp_path):
     import tensorflow as tf
 
-    space, arch = _macro()
+    space, arch = macro_arch()
     writer = tf.summary.create_file_writer(str(tmp_path))
     drawing.log_architecture_image(space, arch, 3, writer)
     images = _logged_images(str(tmp_path))
@@ -210,78 +171,6 @@ def _logged_images(log_dir):
     return out
 
 
-# -- nases-draw ----------------------------------------------------------------------------
-
-def test_nases_draw_writes_the_svg_beside_the_arch_json(tmp_path, capsys):
-    space, arch = _micro()
-    path = _arch_file(tmp_path / "arch.json", space, arch)
-    assert draw_cli.main([path]) == 0
-    assert capsys.readouterr().out.strip() == str(tmp_path / "arch.svg")
-    assert (tmp_path / "arch.svg").read_text() == drawing.draw_svg(space, arch)
-    out = tmp_path / "other" / "picture.svg"
-    assert draw_cli.main([path, f"--output={out}"]) == 0
-    assert len(_with_class(_parse(out.read_text()), "cell")) == 2
-
-
-def _bad_files(tmp_path):
-    space, arch = _macro()
-    good = json.loads(space.dumps(arch))
-    cases = {
-        "missing": (tmp_path / "nope.json", None, "file not found"),
-        "not_json": (tmp_path / "text.json", "arch: macro", "not valid JSON"),
-        "no_keys": (tmp_path / "plain.json", {"ops": ["identity"]}, "not an arch.json"),
-        "unknown_space": (tmp_path / "space.json", {**good, "space": {"name": "resnet"}},
-                          "cannot rebuild its search space"),
-        "bad_space_setting": (tmp_path / "setting.json",
-                              {**good, "space": {"name": "macro", "depth": 3}},
-                              "cannot rebuild its search space"),
-        "wrong_space": (tmp_path / "wrong.json", {**good, "space": {"name": "macro", "layers": 4}},
-                        "expected 4"),
-    }
-    for path, content, _ in cases.values():
-        if isinstance(content, str):
-            path.write_text(content)
-        elif content is not None:
-            fileio.write_json(str(path), content)
-    return cases
-
-
-@pytest.mark.parametrize("case", ["missing", "not_json", "no_keys", "unknown_space",
-                                  "bad_space_setting", "wrong_space"])
-def test_nases_draw_refuses_bad_files_with_one_line_and_exit_2(tmp_path, capsys, case):
-    path, _, message = _bad_files(tmp_path)[case]
-    with pytest.raises(SystemExit) as exit_info:
-        draw_cli.main([str(path)])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("nases-draw: error: "), err
-    assert str(path) in err and message in err
-    assert not list(tmp_path.glob("*.svg"))
-
-
-def test_nases_draw_usage_errors_are_one_line(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        draw_cli.main([])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "arch_json" in err
-
-
-@pytest.mark.slow
-def test_bin_draw_arch_script(tmp_path):
-    space, arch = _macro()
-    path = _arch_file(tmp_path / "arch.json", space, arch)
-    script = str(REPO / "bin" / "draw_arch.py")
-    done = subprocess.run([sys.executable, script, path], capture_output=True, text=True,
-                          cwd=str(REPO), timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert len(_with_class(_parse((tmp_path / "arch.svg").read_text()), "layer")) == 6
-    bad = subprocess.run([sys.executable, script, str(tmp_path / "nope.json")],
-                         capture_output=True, text=True, cwd=str(REPO), timeout=120)
-    assert bad.returncode == 2
-    assert bad.stderr.count("\n") == 1 and "file not found" in bad.stderr
-
-
 # -- the search and final training leave pictures ------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -294,14 +183,17 @@ def small_images(natural_npz):
 
 def test_search_writes_arch_svg_and_logs_the_best_architecture_each_epoch(tmp_path,
                                                                           small_images):
-    from nases_tf.embedding.coder import Coder, CoderConfig
+    from nases_tf.embedding.coder import Coder
+    from nases_tf.embedding.config import EmbeddingConfig
     from nases_tf.search import Search, SearchConfig
 
     space = MacroSpace(3)
-    coder = Coder(space, CoderConfig(coder="mlp", embedding_dim=3, steps=50, log_every=50))
+    embedding = EmbeddingConfig(coder="mlp", embedding_dim=3, pretrain_steps=50,
+                                samples_per_update=2)
+    coder = Coder(space, embedding, log_every=50)
     coder.pretrain(str(tmp_path / "coder"), verbose=0)
     config = SearchConfig(epochs=2, batch_size=16, filters=8, controller_steps=2,
-                          samples_per_update=2, rescore_samples=2, rescore_top=1, verbose=0)
+                          embedding=embedding, rescore_samples=2, rescore_top=1, verbose=0)
     search = Search(space, coder, small_images, str(tmp_path), config)
     result = search.run()
     best = space.from_json(result["architecture"])
