@@ -30,6 +30,7 @@ from nases_tf.embedding.coder import (ArchitectureAutoencoder, CODERS, build_dec
                                       build_simulator, default_embedding_dim)
 from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.errors import ConfigError
+from nases_tf.tuner_state import AtomicOracleStateMixin, AtomicTunerStateMixin
 
 # The largest probability handed to ``prob_to_value``: an ``Int`` without ``step`` maps a
 # probability of exactly 1.0 to ``max_value + 1``.
@@ -79,7 +80,7 @@ def _is_discrete(hp):
     return not (isinstance(hp, hp_module.Float) and hp.step is None)
 
 
-class NASESOracle(oracle_module.Oracle):
+class NASESOracle(AtomicOracleStateMixin, oracle_module.Oracle):
     """NASES: neural architecture search in an embedding space, as a keras-tuner Oracle.
 
     **Decisions.** Each tunable hyperparameter of the space (every type but ``Fixed``) owns
@@ -608,7 +609,7 @@ class NASESOracle(oracle_module.Oracle):
             self._controller.set_state(nases["controller"])
 
 
-class NASES(tuner_module.Tuner):
+class NASES(AtomicTunerStateMixin, tuner_module.Tuner):
     """NASES tuner: keras-tuner's `Tuner` driven by a `NASESOracle`.
 
     Args:
