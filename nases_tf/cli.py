@@ -103,6 +103,7 @@ def validate_flags():
         raise ConfigError(f"--stage={FLAGS.stage!r} is unknown, expected one of {', '.join(STAGES)}")
     if not FLAGS.output_dir:
         raise ConfigError("--output_dir is required")
+    cli_checks.check_flags(FLAGS.flag_values_dict())
     for name in ("layers", "nodes", "cells_per_stage", "filters", "batch_size", "final_epochs", "pretrain_steps",
                  "pretrain_batch_size", "coder_units", "search_epochs", "controller_steps",
                  "samples_per_update", "episode_epochs", "rescore_samples"):

@@ -42,8 +42,21 @@ def avoid_onednn_crash(image_shape):
     return True
 
 
+def check_flags(values):
+    """Checks the seed, the float flags and the output directory.
+
+    Args:
+        values: dict of flag name -> value.
+    """
+    validation.check_seed(values["seed"])
+    for name in FLOAT_FLAGS:
+        validation.check_finite(name, values[name])
+    validation.check_output_dir(values["output_dir"])
+
+
 def check_inputs(values, space, arch=None):
-    """Checks everything about a run that needs no TensorFlow; returns extras for the run
+    """Checks the dataset file and the settings recorded in ``--output_dir`` (after
+    ``check_flags``); returns extras for the run
     (``dataset_sha256``, and ``onednn_off`` when the workaround above applies).
 
     Args:
@@ -51,10 +64,6 @@ def check_inputs(values, space, arch=None):
         space: the search space.
         arch: the architecture ``--stage=final`` trains (None otherwise).
     """
-    validation.check_seed(values["seed"])
-    for name in FLOAT_FLAGS:
-        validation.check_finite(name, values[name])
-    validation.check_output_dir(values["output_dir"])
     extras = {"onednn_off": False}
     if values["dataset"].startswith("npz:") and values["stage"] != "pretrain":
         train_x, _, _, _, _ = npz_images.read_npz(values["dataset"][4:])
