@@ -119,3 +119,37 @@ def test_json_missing_required_keys_names_them(tmp_path):
     path.write_text(json.dumps({"num_decisions": 3}))
     with pytest.raises(DataError, match="missing key.*'space'"):
         fileio.read_json(str(path), "coder", required=("space", "num_decisions"))
+
+
+# -- the command line -------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_cli_recovers_from_a_garbage_state_file_and_refuses_a_lost_checkpoint(
+        tmp_path, natural_npz):
+    from cli_helpers import run
+
+    out = tmp_path / "out"
+    flags = ["--stage=all", "--layers=4", "--filters=8", "--batch_size=64", "--seed=1",
+             "--verbose=0", "--pretrain_steps=30", "--search_epochs=1",
+             "--controller_steps=1", "--rescore_samples=2", "--final_epochs=1",
+             f"--dataset=npz:{natural_npz}", f"--output_dir={out}"]
+    assert run(*flags).returncode == 0
+    search = out / "search"
+    kept = {name: (search / name).read_bytes() for name in ("arch.json", "history.json")}
+    (search / "checkpoints" / "checkpoint").write_text("garbage\n")
+    (out / "autoencoder" / ".tmp-xyzsimulator.keras").write_bytes(b"half")
+    again = run(*flags)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming from the newest intact checkpoint" in again.stderr
+    assert "resuming from checkpoint" in again.stderr  # stage 1 and the search say so
+    assert {name: (search / name).read_bytes() for name in kept} == kept
+    assert not (out / "autoencoder" / ".tmp-xyzsimulator.keras").exists()
+    (search / "checkpoints" / "ckpt-1.index").write_bytes(b"")
+    refused = run(*flags)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "ckpt-1.index is empty" in refused.stderr
+    assert {name: (search / name).read_bytes() for name in kept} == kept
+    (out / "autoencoder" / "simulator.keras").write_bytes(b"PK\x03\x04truncated")
+    refused = run(*flags)
+    assert refused.returncode == 2 and "simulator.keras" in refused.stderr
+    assert "Traceback" not in refused.stderr
