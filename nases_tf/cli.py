@@ -210,6 +210,9 @@ def _search(space, coder, images):
 
 def run_stages(extras):
     """Runs the stage ``--stage`` selects, after flags were validated."""
+    from nases_tf import quiet_start
+
+    quiet_start.import_tensorflow()
     from nases_tf import cli_checks, data, run_identity, runtime
     from nases_tf.final_training import FinalConfig, train_final
 
@@ -264,6 +267,8 @@ def _parse_flags(argv):
 
 def main(argv):
     """absl entry point: validates flags, then runs the selected stage."""
+    if not FLAGS["verbosity"].present:  # progress bars and prints say what INFO lines would
+        logging.set_verbosity(logging.WARNING)
     if len(argv) > 1:
         _fail(f"unexpected arguments {' '.join(argv[1:])!r} (flags start with --)")
     existed = bool(FLAGS.output_dir) and os.path.exists(FLAGS.output_dir)
@@ -278,5 +283,4 @@ def main(argv):
 
 def run():
     """Runs the command line (what ``bin/run_nases.py`` calls)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app.run(main, flags_parser=_parse_flags)
