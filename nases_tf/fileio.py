@@ -21,6 +21,20 @@ def _atomic_replace(path, write):
             os.remove(tmp)
 
 
+def atomic_write(path, write_fn):
+    """Writes the file ``path`` atomically: ``write_fn`` fills a temporary file beside it,
+    which then replaces ``path`` in one rename, so readers see the old file or the whole new
+    one, never a part.
+
+    Args:
+        path: the file to write; its folder is created if missing.
+        write_fn: a function taking the temporary file's path and writing the content there
+            (e.g. ``figure.savefig``); the temporary name ends with ``path``'s base name, so
+            a writer that picks the format from the extension picks the same one.
+    """
+    _atomic_replace(path, write_fn)
+
+
 def write_json(path, obj):
     """Writes ``obj`` as indented JSON to ``path`` atomically (temp file + rename)."""
     def write(tmp):
