@@ -1,0 +1,1 @@
+"""Search algorithms as keras-tuner Oracles."""
