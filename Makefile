@@ -7,7 +7,7 @@ SHARED_NPZ := ../shared/data/natural-images-10class.npz
 DATASET ?= $(if $(wildcard $(SHARED_NPZ)),npz:$(SHARED_NPZ),cifar10)
 DEMO_DIR ?= runs/demo
 
-.PHONY: demo test install clean
+.PHONY: demo test test-fast install clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q tests
+
+# The inner loop: everything but the tests marked slow.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" tests
 
 clean:
 	rm -rf $(VENV) runs

@@ -9,6 +9,8 @@ import sys
 
 from absl import app, flags, logging
 
+from nases_tf.embedding.chains import MODES as CHAIN_MODES
+from nases_tf.embedding.config import CODERS, DEFAULTS as _EMB, EmbeddingConfig
 from nases_tf.errors import ConfigError, NasesError
 
 STAGES = ("pretrain", "search", "final", "all")
@@ -40,21 +42,23 @@ flags.DEFINE_string("profile_steps", "",
                     "START,END batches of final training to trace for the TensorBoard "
                     "profiler (empty: off).")
 # stage 1
-flags.DEFINE_string("coder", "lstm", "Stage-1 coder: 'lstm' (paper) or 'mlp' (authors' code).")
-flags.DEFINE_integer("embedding_dim", 0, "Embedding size n (0: about m/3, at most 32).")
-flags.DEFINE_integer("pretrain_steps", 1000, "Adam steps of the stage-1 autoencoder.")
-flags.DEFINE_float("pretrain_lr", 3e-3, "Adam learning rate of stage 1 (the paper: 1e-5).")
-flags.DEFINE_integer("pretrain_batch_size", 128, "Uniform samples per stage-1 step.")
-flags.DEFINE_integer("coder_units", 64, "Decoder LSTM units / mlp hidden width.")
+flags.DEFINE_string("coder", _EMB.coder, "Stage-1 coder: 'lstm' (paper) or 'mlp' (authors' code).")
+flags.DEFINE_integer("embedding_dim", 0, "Embedding size n (0: about m/3, at least min(m-1, 8), at most 32).")
+flags.DEFINE_integer("pretrain_steps", _EMB.pretrain_steps, "Adam steps of the stage-1 autoencoder.")
+flags.DEFINE_float("pretrain_lr", _EMB.pretrain_learning_rate, "Adam learning rate of stage 1 (the paper: 1e-5).")
+flags.DEFINE_integer("pretrain_batch_size", _EMB.pretrain_batch_size, "Uniform samples per stage-1 step.")
+flags.DEFINE_integer("coder_units", _EMB.hidden_units, "Decoder LSTM units / mlp hidden width.")
 # stage 2
 flags.DEFINE_string("reward", "weight_sharing", "Rewards: 'weight_sharing' or 'episodic'.")
 flags.DEFINE_integer("search_epochs", 70, "Search epochs (the paper: 70 = SGDR 10+20+40).")
 flags.DEFINE_integer("controller_steps", 50, "Controller updates per search epoch.")
-flags.DEFINE_integer("samples_per_update", 4, "Chains (architectures) per controller update.")
-flags.DEFINE_float("controller_lr", 3e-3, "Adam learning rate of the controller.")
-flags.DEFINE_float("baseline_decay", 0.9, "Decay of the reward moving-average baseline.")
-flags.DEFINE_float("entropy_weight", 1e-3, "Weight of the policy-entropy bonus.")
-flags.DEFINE_float("initial_sigma", 0.3, "Initial standard deviation of the policy.")
+flags.DEFINE_integer("samples_per_update", _EMB.samples_per_update, "Chains (architectures) per controller update.")
+flags.DEFINE_float("controller_lr", _EMB.controller_learning_rate, "Adam learning rate of the controller.")
+flags.DEFINE_float("baseline_decay", _EMB.baseline_decay, "Decay of the reward moving-average baseline.")
+flags.DEFINE_float("entropy_weight", _EMB.entropy_weight, "Weight of the policy-entropy bonus.")
+flags.DEFINE_float("initial_sigma", _EMB.initial_sigma, "Initial standard deviation of the policy.")
+flags.DEFINE_string("chain_mode", "decoded",
+                    "How the controller's chains move: 'decoded' (the paper), 'elitist' or 'best'.")
 flags.DEFINE_integer("episode_epochs", 1, "Epochs each child trains with --reward=episodic.")
 flags.DEFINE_integer("rescore_samples", 16,
                      "Controller samples re-scored on the whole validation split at the end.")
@@ -115,8 +119,11 @@ def validate_flags():
         raise ConfigError(f"--baseline_decay={FLAGS.baseline_decay} must be in [0, 1)")
     if FLAGS.entropy_weight < 0:
         raise ConfigError(f"--entropy_weight={FLAGS.entropy_weight} must be >= 0")
-    if FLAGS.coder not in ("lstm", "mlp"):
-        raise ConfigError(f"--coder={FLAGS.coder!r} is unknown, expected 'lstm' or 'mlp'")
+    if FLAGS.coder not in CODERS:
+        raise ConfigError(f"--coder={FLAGS.coder!r} is unknown, expected one of {', '.join(CODERS)}")
+    if FLAGS.chain_mode not in CHAIN_MODES:
+        raise ConfigError(f"--chain_mode={FLAGS.chain_mode!r} is unknown, expected one of "
+                          f"{', '.join(CHAIN_MODES)}")
     if FLAGS.reward not in ("weight_sharing", "episodic"):
         raise ConfigError(f"--reward={FLAGS.reward!r} is unknown, expected 'weight_sharing' "
                           "or 'episodic'")
@@ -151,28 +158,36 @@ def validate_flags():
     return extras
 
 
+def embedding_config():
+    """The ``EmbeddingConfig`` the stage-1 and controller flags describe."""
+    return EmbeddingConfig(
+        coder=FLAGS.coder, embedding_dim=FLAGS.embedding_dim or None,
+        hidden_units=FLAGS.coder_units, pretrain_steps=FLAGS.pretrain_steps,
+        pretrain_learning_rate=FLAGS.pretrain_lr, pretrain_batch_size=FLAGS.pretrain_batch_size,
+        controller_learning_rate=FLAGS.controller_lr,
+        samples_per_update=FLAGS.samples_per_update, baseline_decay=FLAGS.baseline_decay,
+        entropy_weight=FLAGS.entropy_weight, initial_sigma=FLAGS.initial_sigma)
+
+
 def _coder(space):
     """Stage 1: loads the coder of ``--output_dir`` (checking it fits), or trains one, so
     ``--stage=search`` on a fresh directory pretrains first."""
-    from nases_tf.embedding.coder import Coder, CoderConfig
+    from nases_tf.embedding.coder import Coder
 
     directory = os.path.join(FLAGS.output_dir, "autoencoder")
     if Coder.exists(directory):
         coder = Coder.load(directory, space, FLAGS.embedding_dim or None, FLAGS.coder)
         logging.info("using the stage-1 coder in %s", directory)
         return coder
-    config = CoderConfig(coder=FLAGS.coder, embedding_dim=FLAGS.embedding_dim or None,
-                         steps=FLAGS.pretrain_steps, learning_rate=FLAGS.pretrain_lr,
-                         batch_size=FLAGS.pretrain_batch_size, hidden_units=FLAGS.coder_units,
-                         seed=FLAGS.seed)
-    coder = Coder(space, config)
+    coder = Coder(space, embedding_config(), seed=FLAGS.seed)
     metrics = coder.pretrain(directory, os.path.join(FLAGS.output_dir, "tensorboard",
                                                      "pretrain"), verbose=FLAGS.verbose)
     coder.save(directory)
     print(f"stage 1: decision accuracy {metrics['decision_accuracy']:.3f} (untrained "
           f"{metrics.get('untrained_decision_accuracy', float('nan')):.3f}), mse "
-          f"{metrics['mse']:.4f}, {metrics['distinct_architectures']} distinct architectures "
-          f"from {metrics['random_embeddings']} random embeddings")
+          f"{metrics['mse']:.4f}, exact reconstruction {metrics['exact_reconstruction']:.3f}, "
+          f"{metrics['distinct_architectures']} distinct architectures from "
+          f"{metrics['random_embeddings']} random embeddings")
     return coder
 
 
@@ -183,11 +198,9 @@ def _search(space, coder, images):
     config = SearchConfig(
         epochs=FLAGS.search_epochs, reward=FLAGS.reward, batch_size=FLAGS.batch_size,
         filters=FLAGS.filters, controller_steps=FLAGS.controller_steps,
-        samples_per_update=FLAGS.samples_per_update, controller_lr=FLAGS.controller_lr,
-        baseline_decay=FLAGS.baseline_decay, entropy_weight=FLAGS.entropy_weight,
-        initial_sigma=FLAGS.initial_sigma, episode_epochs=FLAGS.episode_epochs,
-        rescore_samples=FLAGS.rescore_samples, cutout=FLAGS.cutout, seed=FLAGS.seed,
-        verbose=FLAGS.verbose)
+        embedding=embedding_config(), chain_mode=FLAGS.chain_mode,
+        episode_epochs=FLAGS.episode_epochs, rescore_samples=FLAGS.rescore_samples,
+        cutout=FLAGS.cutout, seed=FLAGS.seed, verbose=FLAGS.verbose)
     result = Search(space, coder, images, FLAGS.output_dir, config).run()
     print(f"search: best validation accuracy {result['reward']:.4f}: {result['readable']} "
           f"({os.path.join(FLAGS.output_dir, 'search', 'arch.json')})")

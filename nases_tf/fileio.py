@@ -37,10 +37,19 @@ def atomic_write(path, write_fn):
 
 def write_json(path, obj):
     """Writes ``obj`` as indented JSON to ``path`` atomically (temp file + rename)."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_text(path, text):
+    """Writes the string ``text`` to ``path`` atomically (temp file + rename), UTF-8.
+
+    Args:
+        path: the file to write.
+        text: its whole content.
+    """
     def write(tmp):
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.write("\n")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
     _atomic_replace(path, write)

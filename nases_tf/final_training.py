@@ -12,7 +12,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
-from nases_tf import data, fileio, runtime, schedule
+from nases_tf import data, drawing, fileio, runtime, schedule
 from nases_tf.child_training import compile_child
 from nases_tf.networks import count_params
 from nases_tf.networks.build import build_model
@@ -82,6 +82,8 @@ def train_final(space, arch, images, output_dir, config):
     if os.path.exists(results_path):
         logging.info("final training already finished: %s", results_path)
         return fileio.read_json(results_path, "final results")
+    if drawing.drawable(space):
+        drawing.write_svg(space, arch, os.path.join(final_dir, "arch.svg"))
     data.check_batchable(images.train_x, config.batch_size, "final training split")
     mean, std = data.channel_stats(images.train_x)
     steps = len(images.train_x) // config.batch_size

@@ -17,8 +17,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import data, fileio, schedule
+from nases_tf import data, drawing, fileio, schedule
 from nases_tf.child_training import train_and_score
+from nases_tf.embedding.chains import Chains
+from nases_tf.embedding.config import EmbeddingConfig
 from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.errors import ConfigError
 
@@ -35,8 +37,9 @@ class SearchConfig:
         batch_size: child training batch size.
         filters: channels of the first stage of the children / supernet.
         controller_steps: controller updates per epoch.
-        samples_per_update: chains, and so architectures, per controller update.
-        controller_lr, baseline_decay, entropy_weight, initial_sigma: the controller.
+        embedding: the controller's settings (an ``EmbeddingConfig``; its
+            ``samples_per_update`` chains each give one architecture per update).
+        chain_mode: how the chains move (``nases_tf.embedding.chains.MODES``).
         episode_epochs: training epochs of each child in episodic mode.
         rescore_samples: controller samples re-scored on the whole validation split at the end.
         rescore_top: best-rewarded architectures seen that are re-scored too.
@@ -50,11 +53,8 @@ class SearchConfig:
     batch_size: int = 128
     filters: int = 40
     controller_steps: int = 50
-    samples_per_update: int = 4
-    controller_lr: float = 3e-3
-    baseline_decay: float = 0.9
-    entropy_weight: float = 1e-3
-    initial_sigma: float = 0.3
+    embedding: EmbeddingConfig = dataclasses.field(default_factory=EmbeddingConfig)
+    chain_mode: str = "decoded"
     episode_epochs: int = 1
     rescore_samples: int = 16
     rescore_top: int = 4
@@ -128,11 +128,13 @@ class Search:
         data.check_batchable(self.val_x, config.batch_size, "search validation split")
         self.mean, self.std = data.channel_stats(self.train_x)
         self.steps_per_epoch = len(self.train_x) // config.batch_size
+        emb = config.embedding
         self.controller = EmbeddingController(
-            coder.simulator, coder.decoder, num_chains=config.samples_per_update,
-            learning_rate=config.controller_lr, baseline_decay=config.baseline_decay,
-            entropy_weight=config.entropy_weight, initial_sigma=config.initial_sigma,
+            coder.simulator, coder.decoder, num_chains=emb.samples_per_update,
+            learning_rate=emb.controller_learning_rate, baseline_decay=emb.baseline_decay,
+            entropy_weight=emb.entropy_weight, initial_sigma=emb.initial_sigma,
             seed=config.seed)
+        self.chains = Chains(self.controller, config.chain_mode)
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="search_epoch")
         objects = {"epoch": self.epoch, **{f"controller_{k}": v for k, v in
                                           self.controller.trackables().items()}}
@@ -225,8 +227,7 @@ class Search:
         infos, rewards_all, archs_all = [], [], []
         for k in range(cfg.controller_steps):
             t0 = time.time()
-            states = self.controller.chains.numpy()
-            embeddings, decoded = self.controller.sample()
+            states, embeddings, decoded = self.chains.propose_all()
             self.controller_seconds += time.time() - t0
             archs = self.space.decode_batch(decoded)
             rewards = []
@@ -242,7 +243,8 @@ class Search:
                                 epoch + 1, k, int((~np.isfinite(rewards)).sum()))
             t0 = time.time()
             info = self.controller.update(states, embeddings, rewards)
-            self.controller.advance(decoded)
+            for c, (arch, r) in enumerate(zip(archs, rewards)):
+                self.chains.observe(c, self.space.encode(arch), r)
             self.controller_seconds += time.time() - t0
             for arch, r in zip(archs, rewards):
                 self.tracker.add(arch, r)
@@ -280,6 +282,7 @@ class Search:
             return fileio.read_json(arch_path, "search result")
         if state:
             self.tracker = _RewardTracker({k: tuple(v) for k, v in state["seen"].items()})
+            self.chains.set_state(state.get("chains", {}))
             self.history = state["history"]
             self._episode_cache = state.get("episode_cache", {})
             self.controller_seconds = state.get("controller_seconds", 0.0)
@@ -299,6 +302,9 @@ class Search:
             metrics["time/controller_share"] = (self.controller_seconds / self.total_seconds
                                                 if self.total_seconds else 0.0)
             self._log(epoch, metrics)
+            if self.tracker.seen and drawing.drawable(self.space):  # best so far, as an image
+                drawing.log_architecture_image(self.space, self.tracker.best(1)[0], epoch + 1,
+                                               self.writer)
             self.history.append({"epoch": epoch + 1, **metrics})
             logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, sigma %.3f",
                          epoch + 1, metrics["reward/mean"], metrics["reward/max"],
@@ -306,6 +312,7 @@ class Search:
             self.epoch.assign(epoch + 1)
             self.checkpoint.save({
                 "seen": self.tracker.state(), "history": self.history,
+                "chains": self.chains.get_state(),
                 "episode_cache": self._episode_cache,
                 "controller_seconds": self.controller_seconds,
                 "total_seconds": self.total_seconds})
@@ -338,6 +345,8 @@ class Search:
             "search_seconds": self.total_seconds,
         }
         fileio.write_json(os.path.join(self.search_dir, "arch.json"), result)
+        if drawing.drawable(self.space):
+            drawing.write_svg(self.space, best, os.path.join(self.search_dir, "arch.svg"))
         fileio.write_json(os.path.join(self.search_dir, "history.json"), self.history)
         logging.info("best architecture (validation accuracy %.4f): %s", reward,
                      self.space.readable(best))

@@ -38,3 +38,20 @@ def _float32_policy():
     keras.mixed_precision.set_global_policy("float32")
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture(scope="session")
+def small_coder(tmp_path_factory):
+    """An LSTM coder of a 3-layer macro space (m=6, n=4), pretrained and saved: (space,
+    coder, directory, pretraining metrics)."""
+    from nases_tf.embedding.coder import Coder
+    from nases_tf.embedding.config import EmbeddingConfig
+    from nases_tf.spaces import MacroSpace
+
+    space = MacroSpace(3)
+    coder = Coder(space, EmbeddingConfig(coder="lstm", embedding_dim=4, pretrain_steps=400),
+                  seed=0, log_every=400)
+    directory = str(tmp_path_factory.mktemp("coder"))
+    metrics = coder.pretrain(directory, verbose=0)
+    coder.save(directory)
+    return space, coder, directory, metrics

@@ -55,8 +55,7 @@ def test_nases_frozen_is_nases_with_learning_off():
     learning = strategies.STRATEGIES["nases"](5, hps, 20, **flags)
     frozen = strategies.STRATEGIES["nases_frozen"](5, hps, 20, **flags)
     assert type(frozen) is type(learning)
-    assert learning.controller_learning_rate > 0
-    assert frozen.controller_learning_rate == 0.0
+    assert learning.learning is True and frozen.learning is False
     for oracle in (learning, frozen):
         assert (oracle.samples_per_update, oracle.initial_sigma, oracle.seed) == (8, 0.3, 5)
 

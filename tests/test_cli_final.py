@@ -14,6 +14,7 @@ SMALL = ["--stage=final", "--arch=random", "--layers=6", "--filters=16", "--batc
          "--final_epochs=2", "--seed=1", "--verbose=2"]
 
 
+@pytest.mark.slow
 def test_trains_two_epochs_writes_outputs_and_resumes_exactly_after_a_kill(tmp_path, natural_npz):
     flags = SMALL + [f"--dataset=npz:{natural_npz}"]
     whole = tmp_path / "whole"
@@ -50,6 +51,7 @@ def test_trains_two_epochs_writes_outputs_and_resumes_exactly_after_a_kill(tmp_p
     assert again["test_loss"] == pytest.approx(results["test_loss"], rel=1e-6)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, natural_npz):
     out = tmp_path / "mirrored"
     done = run(*SMALL, "--final_epochs=1", "--strategy=mirrored", "--logical_cpus=2",
@@ -59,6 +61,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, natural_npz):
     assert read_json(out / "final" / "results.json")["test_accuracy"] > 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag,message", [
     ("--bogus=1", "Unknown command line flag 'bogus'"),
     ("--layers=0", "--layers=0 must be a positive integer"),
@@ -74,6 +77,7 @@ def test_bad_flags_exit_2_with_one_line_and_touch_nothing(tmp_path, flag, messag
     assert sorted(os.listdir(out)) == ["keep.txt"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("argv,message", [
     (["--stage=dance"], "--stage='dance' is unknown"),
     (["--strategy=tpu"], "--strategy='tpu' is unknown"),
@@ -111,12 +115,15 @@ def test_arch_json_from_another_space_is_refused(tmp_path):
         cli.load_arch(MacroSpace(6), path, 0)
 
 
-def test_mixed_precision_maps_to_bfloat16_on_cpu_and_trains():
+def test_mixed_precision_is_float16_on_a_gpu_and_bfloat16_on_a_cpu_and_trains(monkeypatch):
     import keras
     from nases_tf import runtime
     from nases_tf.networks import build_macro_model
     from nases_tf.spaces import MacroSpace
     assert runtime.precision_policy(False) is None
+    monkeypatch.setattr(runtime, "has_gpu", lambda: True)
+    assert runtime.precision_policy(True) == "mixed_float16"
+    monkeypatch.setattr(runtime, "has_gpu", lambda: False)
     assert runtime.precision_policy(True) == "mixed_bfloat16"
     assert runtime.set_precision(True) == "mixed_bfloat16"
     space = MacroSpace(3)

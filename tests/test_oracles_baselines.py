@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from keras_tuner.engine import trial as trial_module
 
-from nases_tf.baselines import RegularizedEvolutionOracle, ReinforceOracle
 from nases_tf.benchmarks.strategies import make_hyperparameters, objective
 from nases_tf.errors import ConfigError
+from nases_tf.oracles.evolution import RegularizedEvolutionOracle
+from nases_tf.oracles.reinforce import ReinforceOracle
 from nases_tf.spaces.nasbench201 import OPS, NasBench201Space
 
 

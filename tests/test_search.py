@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from nases_tf import data, runtime
-from nases_tf.embedding.coder import Coder, CoderConfig
+from nases_tf.embedding.coder import Coder
+from nases_tf.embedding.config import EmbeddingConfig
 from nases_tf.search import Search, SearchConfig
 from nases_tf.spaces import MacroSpace
 
@@ -21,7 +22,8 @@ TINY = dict(batch_size=64, filters=8, controller_steps=3, samples_per_update=3,
 def setting(natural_npz, tmp_path_factory):
     """A 4-layer macro space, a quickly trained mlp coder and the natural images."""
     space = MacroSpace(4)
-    coder = Coder(space, CoderConfig(coder="mlp", embedding_dim=4, steps=200, log_every=200))
+    coder = Coder(space, EmbeddingConfig(coder="mlp", embedding_dim=4, pretrain_steps=200),
+                  log_every=200)
     coder.pretrain(str(tmp_path_factory.mktemp("coder")), verbose=0)
     images = data.load_images(f"npz:{natural_npz}")
     return space, coder, images
@@ -30,7 +32,10 @@ def setting(natural_npz, tmp_path_factory):
 def _search(setting, output_dir, **overrides):
     space, coder, images = setting
     runtime.set_seed(0)
-    return Search(space, coder, images, str(output_dir), SearchConfig(**{**TINY, **overrides}))
+    settings = {**TINY, **overrides}
+    embedding = EmbeddingConfig(samples_per_update=settings.pop("samples_per_update"))
+    return Search(space, coder, images, str(output_dir),
+                  SearchConfig(embedding=embedding, **settings))
 
 
 def test_weight_sharing_search_writes_arch_json_and_summaries(setting, tmp_path):
@@ -104,6 +109,7 @@ def test_episodic_rewards_train_each_child(setting, tmp_path):
     assert len(result["candidates"]) >= 1
 
 
+@pytest.mark.slow
 def test_cli_stage_all_on_natural_images(tmp_path, natural_npz):
     out = tmp_path / "all"
     done = run("--stage=all", f"--dataset=npz:{natural_npz}", f"--output_dir={out}",

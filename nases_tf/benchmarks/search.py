@@ -332,10 +332,6 @@ def run_benchmark(table, strategies, budget, seeds, flags=None, workdir=None,
     """
     if int(seeds) < 1:
         raise ConfigError(f"--seeds must be >= 1, got {seeds}")
-    for name, _ in strategies:
-        check = getattr(STRATEGIES[name], "check", None)
-        if check is not None:
-            check()
     runs = {}
     interrupted = False
     try:

@@ -16,7 +16,7 @@ OBJECTIVE_NAME = "accuracy"
 
 # How strategy ``nases_frozen`` switches NASESOracle's learning off: the same proposal
 # machinery as ``nases`` with a policy that never moves from its pretrained start.
-NASES_LEARNING_OFF = {"controller_learning_rate": 0.0}
+NASES_LEARNING_OFF = {"learning": False}
 
 
 def objective():
@@ -57,8 +57,9 @@ def _bayesian_factory(seed, hyperparameters, max_trials, **flags):
 
 def _evolution_factory(seed, hyperparameters, max_trials, population=20, tournament=10,
                        **flags):
-    """``nases_tf.baselines.RegularizedEvolutionOracle`` with ``--population/--tournament``."""
-    from nases_tf.baselines import RegularizedEvolutionOracle
+    """``nases_tf.oracles.evolution.RegularizedEvolutionOracle`` with
+    ``--population/--tournament``."""
+    from nases_tf.oracles.evolution import RegularizedEvolutionOracle
 
     return RegularizedEvolutionOracle(
         objective=objective(), max_trials=max_trials, seed=seed,
@@ -67,8 +68,9 @@ def _evolution_factory(seed, hyperparameters, max_trials, population=20, tournam
 
 def _reinforce_factory(seed, hyperparameters, max_trials, reinforce_lr=0.2,
                        reinforce_entropy=0.01, **flags):
-    """``nases_tf.baselines.ReinforceOracle`` with ``--reinforce_lr/--reinforce_entropy``."""
-    from nases_tf.baselines import ReinforceOracle
+    """``nases_tf.oracles.reinforce.ReinforceOracle`` with
+    ``--reinforce_lr/--reinforce_entropy``."""
+    from nases_tf.oracles.reinforce import ReinforceOracle
 
     return ReinforceOracle(
         objective=objective(), max_trials=max_trials, seed=seed,
@@ -85,30 +87,20 @@ def _local_factory(seed, hyperparameters, max_trials, local_initial_random=10, *
         hyperparameters=hyperparameters, initial_random=local_initial_random)
 
 
-def _import_nases_oracle():
-    try:
-        from nases_tf import tuner
-    except ImportError as e:
-        raise ConfigError(f"strategy 'nases' needs nases_tf.tuner, which fails to import: {e}") \
-            from None
-    if not hasattr(tuner, "NASESOracle"):
-        raise ConfigError("strategy 'nases' needs nases_tf.tuner.NASESOracle, which is missing")
-    return tuner.NASESOracle
-
-
 def _nases_factory(seed, hyperparameters, max_trials, nases_state_update=None,
                    nases_samples_per_update=None, nases_initial_sigma=None,
                    nases_embedding_dim=None, nases_fixed_options=None, **flags):
-    """``nases_tf.tuner.NASESOracle`` (imported lazily) with ``--nases_*``; a setting left
-    None keeps the Oracle's default. ``nases_fixed_options`` (a dict) overrides them."""
-    oracle_cls = _import_nases_oracle()
+    """``nases_tf.oracles.nases.NASESOracle`` with ``--nases_*``; a setting left None keeps
+    the Oracle's default. ``nases_fixed_options`` (a dict) overrides them."""
+    from nases_tf.oracles.nases import NASESOracle
+
     settings = {"state_update": nases_state_update,
                 "samples_per_update": nases_samples_per_update,
                 "initial_sigma": nases_initial_sigma, "embedding_dim": nases_embedding_dim}
     settings = {k: v for k, v in settings.items() if v is not None}
     settings.update(nases_fixed_options or {})
-    return oracle_cls(objective=objective(), max_trials=max_trials, seed=seed,
-                      hyperparameters=hyperparameters, **settings)
+    return NASESOracle(objective=objective(), max_trials=max_trials, seed=seed,
+                       hyperparameters=hyperparameters, **settings)
 
 
 def _nases_frozen_factory(seed, hyperparameters, max_trials, **flags):
@@ -116,9 +108,6 @@ def _nases_frozen_factory(seed, hyperparameters, max_trials, **flags):
     return _nases_factory(seed, hyperparameters, max_trials,
                           nases_fixed_options=NASES_LEARNING_OFF, **flags)
 
-
-_nases_factory.check = _import_nases_oracle
-_nases_frozen_factory.check = _import_nases_oracle
 
 STRATEGIES = {
     "random": _random_factory,

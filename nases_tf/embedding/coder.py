@@ -7,7 +7,6 @@ one step per decision, as the paper says; ``mlp`` coders are dense, as the autho
 """
 
 import dataclasses
-import math
 import os
 
 from absl import logging
@@ -16,18 +15,43 @@ import numpy as np
 import tensorflow as tf
 
 from nases_tf import encoding, fileio
+from nases_tf.embedding.config import CODERS, DEFAULTS, EmbeddingConfig, default_embedding_dim
+from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
 from nases_tf.errors import ConfigError, DataError
 
-CODERS = ("lstm", "mlp")
 CODER_FILE = "coder.json"
+# Renamed settings of coder.json files written before EmbeddingConfig existed.
+_OLD_CONFIG_KEYS = {"steps": "pretrain_steps", "learning_rate": "pretrain_learning_rate",
+                    "batch_size": "pretrain_batch_size"}
 
 
-def default_embedding_dim(num_decisions):
-    """The embedding size ``n`` used when none is given: about m/3, between 2 and 32."""
-    return int(max(2, min(32, round(num_decisions / 3))))
+def _seeded(seed):
+    """A maker of distinct, seeded initializers: the coder's weights depend on ``seed`` only,
+    never on the program's global random state."""
+    counter = iter(range(1, 1000))
+
+    def make(kind):
+        sub = (int(seed) * 1000 + next(counter)) % 2**31
+        return {"glorot": keras.initializers.GlorotUniform,
+                "orthogonal": keras.initializers.Orthogonal}[kind](seed=sub)
+    return make
 
 
-def build_simulator(num_decisions, embedding_dim, coder="lstm", hidden_units=64):
+def _dense(units, init, **kwargs):
+    return keras.layers.Dense(units, kernel_initializer=init("glorot"), **kwargs)
+
+
+def _lstm(units, init, **kwargs):
+    return keras.layers.LSTM(units, kernel_initializer=init("glorot"),
+                             recurrent_initializer=init("orthogonal"), **kwargs)
+
+
+def _check_coder(coder):
+    if coder not in CODERS:
+        raise ConfigError(f"--coder={coder!r} is unknown, expected one of {', '.join(CODERS)}")
+
+
+def build_simulator(num_decisions, embedding_dim, coder="lstm", hidden_units=64, seed=0):
     """The architecture simulator ``s_v``: unit vectors (batch, m) -> embeddings (batch, n).
 
     Args:
@@ -36,20 +60,21 @@ def build_simulator(num_decisions, embedding_dim, coder="lstm", hidden_units=64)
         coder: ``lstm`` (one LSTM layer of n units reading one decision per step; the
             embedding is its last output) or ``mlp`` (dense hidden layer, linear embedding).
         hidden_units: width of the mlp's hidden layer.
+        seed: seed of the initial weights.
     """
+    _check_coder(coder)
+    init = _seeded(seed)
     inputs = keras.Input((num_decisions,), name="architecture")
     if coder == "lstm":
         seq = keras.layers.Reshape((num_decisions, 1), name="steps")(inputs)
-        emb = keras.layers.LSTM(embedding_dim, name="lstm")(seq)
-    elif coder == "mlp":
-        hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(inputs)
-        emb = keras.layers.Dense(embedding_dim, name="embedding")(hidden)
+        emb = _lstm(embedding_dim, init, name="lstm")(seq)
     else:
-        raise ConfigError(f"--coder={coder!r} is unknown, expected one of {', '.join(CODERS)}")
+        hidden = _dense(hidden_units, init, activation="relu", name="hidden")(inputs)
+        emb = _dense(embedding_dim, init, name="embedding")(hidden)
     return keras.Model(inputs, emb, name="simulator")
 
 
-def build_decoder(num_decisions, embedding_dim, coder="lstm", hidden_units=64):
+def build_decoder(num_decisions, embedding_dim, coder="lstm", hidden_units=64, seed=0):
     """The architecture decoder ``f_theta``: embeddings (batch, n) -> unit vectors (batch, m).
 
     The lstm decoder reads the embedding at every one of the m steps, beside the step's
@@ -60,21 +85,22 @@ def build_decoder(num_decisions, embedding_dim, coder="lstm", hidden_units=64):
         embedding_dim: n.
         coder: ``lstm`` or ``mlp``.
         hidden_units: LSTM units (lstm) or hidden width (mlp).
+        seed: seed of the initial weights.
     """
+    _check_coder(coder)
+    init = _seeded(int(seed) + 7919)
     inputs = keras.Input((embedding_dim,), name="embedding")
     if coder == "lstm":
         repeated = keras.layers.RepeatVector(num_decisions, name="repeat")(inputs)
         positions = np.linspace(0.0, 1.0, num_decisions, dtype="float32").reshape(1, -1, 1)
         with_pos = PositionConcat(positions, name="positions")(repeated)
-        seq = keras.layers.LSTM(hidden_units, return_sequences=True, name="lstm")(with_pos)
-        out = keras.layers.TimeDistributed(keras.layers.Dense(1, activation="sigmoid"),
+        seq = _lstm(hidden_units, init, return_sequences=True, name="lstm")(with_pos)
+        out = keras.layers.TimeDistributed(_dense(1, init, activation="sigmoid"),
                                            name="per_step")(seq)
         out = keras.layers.Reshape((num_decisions,), name="architecture")(out)
-    elif coder == "mlp":
-        hidden = keras.layers.Dense(hidden_units, activation="relu", name="hidden")(inputs)
-        out = keras.layers.Dense(num_decisions, activation="sigmoid", name="architecture")(hidden)
     else:
-        raise ConfigError(f"--coder={coder!r} is unknown, expected one of {', '.join(CODERS)}")
+        hidden = _dense(hidden_units, init, activation="relu", name="hidden")(inputs)
+        out = _dense(num_decisions, init, activation="sigmoid", name="architecture")(hidden)
     return keras.Model(inputs, out, name="decoder")
 
 
@@ -130,55 +156,28 @@ class ArchitectureAutoencoder(keras.Model):
         return cls(simulator, decoder, **config)
 
 
-@dataclasses.dataclass
-class CoderConfig:
-    """Settings of stage 1.
-
-    Attributes:
-        coder: ``lstm`` (paper) or ``mlp`` (authors' code).
-        embedding_dim: n (None: ``default_embedding_dim(m)``).
-        steps: Adam steps.
-        learning_rate: Adam learning rate (the paper: 1e-5).
-        batch_size: uniform samples per step.
-        hidden_units: decoder LSTM units / mlp hidden width.
-        seed: seed of initialization and samples.
-        log_every: steps between metric logs.
-    """
-
-    coder: str = "lstm"
-    embedding_dim: int = None
-    steps: int = 1000
-    learning_rate: float = 3e-3
-    batch_size: int = 128
-    hidden_units: int = 64
-    seed: int = 0
-    log_every: int = 200
-
-
-def decision_accuracy(space_sizes, targets, reconstructions):
-    """Share of decisions whose reconstruction decodes to the target's choice."""
-    a = encoding.decode_unit(targets, space_sizes)
-    b = encoding.decode_unit(reconstructions, space_sizes)
-    return float(np.mean(a == b))
-
-
 class Coder:
-    """A trained (or training) simulator/decoder pair for one search space.
+    """A trained (or training) simulator/decoder pair for one search space: the CLI's stage 1.
 
     Args:
         space: the search space.
-        config: a ``CoderConfig``.
+        config: an ``EmbeddingConfig`` (coder kind, sizes, pretraining settings).
+        seed: seed of the initial weights and the pretraining samples.
+        log_every: pretraining steps between metric logs and checkpoints.
     """
 
-    def __init__(self, space, config):
-        self.space, self.config = space, config
+    def __init__(self, space, config=DEFAULTS, seed=0, log_every=200):
+        _check_coder(config.coder)
+        self.space, self.config, self.seed = space, config, int(seed)
+        self.log_every = int(log_every)
         m = space.num_decisions
         self.embedding_dim = config.embedding_dim or default_embedding_dim(m)
         if not 1 <= self.embedding_dim:
             raise ConfigError(f"--embedding_dim={self.embedding_dim} must be positive")
-        keras.utils.set_random_seed(config.seed)
-        self.simulator = build_simulator(m, self.embedding_dim, config.coder, config.hidden_units)
-        self.decoder = build_decoder(m, self.embedding_dim, config.coder, config.hidden_units)
+        self.simulator = build_simulator(m, self.embedding_dim, config.coder,
+                                         config.hidden_units, seed=self.seed)
+        self.decoder = build_decoder(m, self.embedding_dim, config.coder,
+                                     config.hidden_units, seed=self.seed)
         self.autoencoder = ArchitectureAutoencoder(self.simulator, self.decoder)
         self.metrics = {}
 
@@ -190,79 +189,102 @@ class Coder:
 
     def held_out(self, count=1024):
         """Fixed held-out uniform samples (seeded apart from the training samples)."""
-        rng = np.random.default_rng([self.config.seed, 7])
+        rng = np.random.default_rng([self.seed, 7])
         return rng.random((count, self.space.num_decisions), dtype=np.float32)
 
-    def evaluate(self, held_out=None, random_embeddings=10000):
-        """Reconstruction MSE and decision accuracy on held-out uniform samples, and how many
-        distinct architectures decoding ``random_embeddings`` random embeddings yields (drawn
-        from a Gaussian fitted to the simulator's embeddings of the held-out samples)."""
+    def evaluate(self, held_out=None, random_embeddings=None):
+        """Reconstruction and reach of the coder.
+
+        Args:
+            held_out: uniform unit vectors to reconstruct (default ``held_out()``).
+            random_embeddings: how many random embeddings to decode (drawn from a Gaussian
+                fitted to the simulator's embeddings of the held-out samples); default
+                10,000, or four times the number of architectures of a small space.
+
+        Returns:
+            dict: ``mse`` and ``decision_accuracy`` on the held-out samples;
+            ``exact_reconstruction``, the share of held-out architectures (encoded at their
+            intervals' centres) that come back with every decision intact;
+            ``distinct_architectures`` decoded from the random embeddings and
+            ``reachable_fraction``, that count over the space's size (a lower bound of the
+            share of the space the decoder can reach).
+        """
         x = self.held_out() if held_out is None else held_out
-        emb = self.simulator.predict(x, batch_size=1024, verbose=0)
-        recon = self.decoder.predict(emb, batch_size=1024, verbose=0)
-        rng = np.random.default_rng([self.config.seed, 11])
+        sizes = self.space.sizes
+        metrics = reconstruction_metrics(self.autoencoder, x, sizes)
+        centres = encoding.encode_choices(encoding.decode_unit(x, sizes), sizes)
+        back = self.space.decode_batch(np.asarray(self.autoencoder(centres, training=False)))
+        metrics["exact_reconstruction"] = float(np.mean(
+            np.all(back == self.space.decode_batch(centres), axis=1)))
+        cardinality = self.space.cardinality()
+        if random_embeddings is None:
+            random_embeddings = int(min(100_000, max(10_000, 4 * cardinality)))
+        emb = np.asarray(self.simulator(x, training=False))
+        rng = np.random.default_rng([self.seed, 11])
         random = rng.normal(emb.mean(0), emb.std(0) + 1e-6,
                             size=(random_embeddings, emb.shape[1])).astype(np.float32)
-        decoded = self.space.decode_batch(self.decoder.predict(random, batch_size=2048,
+        decoded = self.space.decode_batch(self.decoder.predict(random, batch_size=4096,
                                                                verbose=0))
-        return {"mse": float(np.mean((recon - x) ** 2)),
-                "decision_accuracy": decision_accuracy(self.space.sizes, x, recon),
-                "distinct_architectures": int(len(np.unique(decoded, axis=0))),
-                "random_embeddings": int(random_embeddings)}
+        distinct = int(len(np.unique(decoded, axis=0)))
+        metrics.update(distinct_architectures=distinct, random_embeddings=int(random_embeddings),
+                       reachable_fraction=float(distinct / cardinality))
+        return metrics
 
     def pretrain(self, directory, tensorboard_dir=None, verbose=1):
         """Trains the autoencoder on U[0,1]^m, resuming from ``directory`` if a checkpoint is
-        there; logs MSE and decision accuracy; returns the final metrics."""
+        there; logs MSE and decision accuracy; returns the final metrics.
+
+        Args:
+            directory: where the stage's checkpoints go.
+            tensorboard_dir: where its TensorBoard scalars go (None: no summaries).
+            verbose: progress bar verbosity.
+        """
         cfg = self.config
-        optimizer = keras.optimizers.Adam(cfg.learning_rate)
-        optimizer.build(self.autoencoder.trainable_variables)
+        trainer = Pretrainer(self.autoencoder, self.space.num_decisions,
+                             cfg.pretrain_learning_rate, cfg.pretrain_batch_size, self.seed)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
         ckpt = fileio.RunCheckpoint(os.path.join(directory, "checkpoints"),
-                                           autoencoder=self.autoencoder, optimizer=optimizer,
-                                           step=step_var)
+                                    autoencoder=self.autoencoder, optimizer=trainer.optimizer,
+                                    step=step_var)
         ckpt.restore()
-        m = self.space.num_decisions
-        seed = tf.constant([cfg.seed, 0], tf.int64)
-
-        @tf.function
-        def train_step(step):
-            x = tf.random.stateless_uniform([cfg.batch_size, m], seed + [0, step])
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(self.autoencoder(x, training=True) - x))
-            variables = self.autoencoder.trainable_variables
-            optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            return loss
-
+        step = int(step_var.numpy())
+        if step:
+            logging.info("resuming stage 1 at step %d of %d", step + 1, cfg.pretrain_steps)
         writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
-        untrained = self.evaluate(random_embeddings=1000) if int(step_var.numpy()) == 0 else None
+        untrained = self.evaluate(random_embeddings=1000) if step == 0 else None
         if untrained:
             logging.info("untrained coder: decision accuracy %.3f, mse %.4f",
                          untrained["decision_accuracy"], untrained["mse"])
-        bar = keras.utils.Progbar(cfg.steps, verbose=verbose, stateful_metrics=["mse"])
-        bar.update(int(step_var.numpy()))
-        while int(step_var.numpy()) < cfg.steps:
-            loss = float(train_step(step_var))
-            step_var.assign_add(1)
-            step = int(step_var.numpy())
+        bar = keras.utils.Progbar(cfg.pretrain_steps, verbose=verbose, stateful_metrics=["mse"])
+        bar.update(step)
+        while step < cfg.pretrain_steps:
+            stop = min(cfg.pretrain_steps, (step // self.log_every + 1) * self.log_every)
+            loss = trainer.train(step, stop)
+            step = stop
+            step_var.assign(step)
             bar.update(step, [("mse", loss)])
-            if step % cfg.log_every == 0 or step == cfg.steps:
-                metrics = self.evaluate(random_embeddings=1000)
-                logging.info("pretrain step %d: mse %.4f, decision accuracy %.3f", step,
-                             metrics["mse"], metrics["decision_accuracy"])
-                if writer:
-                    with writer.as_default(step=step):
-                        tf.summary.scalar("pretrain/train_mse", loss)
-                        tf.summary.scalar("pretrain/heldout_mse", metrics["mse"])
-                        tf.summary.scalar("pretrain/decision_accuracy",
-                                          metrics["decision_accuracy"])
-                ckpt.save({"step": step})
+            metrics = self.evaluate(random_embeddings=1000)
+            logging.info("pretrain step %d: mse %.4f, decision accuracy %.3f", step,
+                         metrics["mse"], metrics["decision_accuracy"])
+            if writer:
+                with writer.as_default(step=step):
+                    tf.summary.scalar("pretrain/train_mse", loss)
+                    tf.summary.scalar("pretrain/heldout_mse", metrics["mse"])
+                    tf.summary.scalar("pretrain/decision_accuracy", metrics["decision_accuracy"])
+            ckpt.save({"step": step})
         self.metrics = self.evaluate()
         if untrained:
             self.metrics["untrained_decision_accuracy"] = untrained["decision_accuracy"]
+        logging.info("stage 1: exact reconstruction %.3f, %d distinct architectures from %d "
+                     "random embeddings (reachable fraction >= %.3g)",
+                     self.metrics["exact_reconstruction"], self.metrics["distinct_architectures"],
+                     self.metrics["random_embeddings"], self.metrics["reachable_fraction"])
         if writer:
-            with writer.as_default(step=cfg.steps):
+            with writer.as_default(step=cfg.pretrain_steps):
                 tf.summary.scalar("pretrain/distinct_architectures",
                                   self.metrics["distinct_architectures"])
+                tf.summary.scalar("pretrain/exact_reconstruction",
+                                  self.metrics["exact_reconstruction"])
             writer.flush()
         return self.metrics
 
@@ -271,8 +293,8 @@ class Coder:
         fileio.save_keras_model(self.simulator, os.path.join(directory, "simulator.keras"))
         fileio.save_keras_model(self.decoder, os.path.join(directory, "decoder.keras"))
         fileio.write_json(os.path.join(directory, CODER_FILE),
-                                 {**self.description(), "config": dataclasses.asdict(self.config),
-                                  "metrics": self.metrics})
+                          {**self.description(), "config": dataclasses.asdict(self.config),
+                           "seed": self.seed, "metrics": self.metrics})
 
     @classmethod
     def load(cls, directory, space, embedding_dim=None, coder=None):
@@ -295,9 +317,13 @@ class Coder:
         if coder and info["coder"] != coder:
             raise DataError(f"coder {directory} is --coder={info['coder']}, this run asks "
                             f"for {coder}")
-        config = CoderConfig(**info["config"])
+        saved = dict(info["config"])
+        seed = int(info.get("seed", saved.pop("seed", 0)))
+        fields = {f.name for f in dataclasses.fields(EmbeddingConfig)}
+        config = EmbeddingConfig(**{_OLD_CONFIG_KEYS.get(k, k): v for k, v in saved.items()
+                                    if _OLD_CONFIG_KEYS.get(k, k) in fields})
         self = cls.__new__(cls)
-        self.space, self.config = space, config
+        self.space, self.config, self.seed, self.log_every = space, config, seed, 200
         self.embedding_dim = info["embedding_dim"]
         self.simulator = keras.models.load_model(os.path.join(directory, "simulator.keras"))
         self.decoder = keras.models.load_model(os.path.join(directory, "decoder.keras"))
@@ -309,8 +335,3 @@ class Coder:
     def exists(directory):
         """Whether a saved coder is in ``directory``."""
         return os.path.isfile(os.path.join(directory, CODER_FILE))
-
-
-def uniform_entropy_bits(space):
-    """log2 of the number of architectures: the information a unit vector carries."""
-    return sum(math.log2(k) for k in space.sizes)

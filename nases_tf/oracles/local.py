@@ -2,17 +2,17 @@
 restarts at local optima (the peer of White et al. 2020, "Local Search is State of the Art
 for Neural Architecture Search Benchmarks", in its first-improvement form).
 
-Like the baseline oracles it works on any keras-tuner ``HyperParameters`` space whose
+Like the other oracles of this package it works on any keras-tuner ``HyperParameters`` space whose
 hyperparameters have a finite set of values, with conditional scopes; it keeps its state in
 ``get_state`` (native Python values only), draws all randomness from ``self.seed``, reads the
 outcome of trials lazily from ``self.end_order``, and never proposes values tried before.
 """
 
-from nases_tf.baselines import _choices, _DiscreteOracle, _native
 from nases_tf.errors import ConfigError
+from nases_tf.oracles.base import SearchOracle, finite_values, native
 
 
-class LocalSearchOracle(_DiscreteOracle):
+class LocalSearchOracle(SearchOracle):
     """Local search: hill climbing over one-edit neighbours with random restarts.
 
     The first ``initial_random`` trials are uniformly random, untried values. After that,
@@ -97,10 +97,10 @@ class LocalSearchOracle(_DiscreteOracle):
             if hp.name not in base or hp.name in edited:
                 continue
             edited.add(hp.name)
-            for value in _choices(hp):
+            for value in finite_values(hp):
                 if value == base[hp.name]:
                     continue
-                neighbour = self._complete_values({**base, hp.name: _native(value)}, rng)
+                neighbour = self._complete_values({**base, hp.name: native(value)}, rng)
                 found.setdefault(self._compute_values_hash(neighbour), neighbour)
         return list(found.values())
 
@@ -127,9 +127,9 @@ class LocalSearchOracle(_DiscreteOracle):
                 i += 1
             if i == len(space):
                 return None if self._duplicate(values) else values
-            choices = _choices(space[i])
+            choices = finite_values(space[i])
             for index in rng.permutation(len(choices)):
-                found = walk(i + 1, {**values, space[i].name: _native(choices[int(index)])})
+                found = walk(i + 1, {**values, space[i].name: native(choices[int(index)])})
                 if found is not None:
                     return found
             return None

@@ -1,62 +1,11 @@
-"""Stage 1 (the coder) and the embedding-space controller."""
+"""Stage 2's controller: a Gaussian policy in the embedding space, trained by REINFORCE."""
 
 import json
 
 import numpy as np
 import pytest
 
-from nases_tf.embedding.coder import Coder, CoderConfig, default_embedding_dim
 from nases_tf.embedding.controller import EmbeddingController
-from nases_tf.errors import ArchitectureError, DataError
-from nases_tf.spaces import MacroSpace
-
-
-@pytest.fixture(scope="module")
-def small_coder(tmp_path_factory):
-    """An LSTM coder of a 3-layer macro space (m=6, n=4), pretrained and saved."""
-    space = MacroSpace(3)
-    coder = Coder(space, CoderConfig(coder="lstm", embedding_dim=4, steps=400,
-                                     log_every=400, seed=0))
-    directory = str(tmp_path_factory.mktemp("coder"))
-    metrics = coder.pretrain(directory, verbose=0)
-    coder.save(directory)
-    return space, coder, directory, metrics
-
-
-def test_stage1_lstm_learns_well_above_an_untrained_decoder(small_coder):
-    space, coder, _, metrics = small_coder
-    assert coder.embedding_dim == 4 and coder.simulator.output_shape == (None, 4)
-    assert metrics["decision_accuracy"] > metrics["untrained_decision_accuracy"] + 0.2
-    assert metrics["mse"] < 0.06  # predicting the mean 0.5 everywhere gives 1/12 = 0.083
-    # decoding random embeddings reaches a good part of the 5^3 * 2^3 = 1000 architectures
-    assert metrics["distinct_architectures"] > 100
-
-
-def test_mlp_coder_trains_too():
-    space = MacroSpace(3)
-    coder = Coder(space, CoderConfig(coder="mlp", embedding_dim=4, steps=300, log_every=300))
-    import tempfile
-    with tempfile.TemporaryDirectory() as d:
-        metrics = coder.pretrain(d, verbose=0)
-    assert metrics["decision_accuracy"] > metrics["untrained_decision_accuracy"] + 0.2
-
-
-def test_saved_coder_reloads_to_same_outputs_and_refuses_another_space(small_coder):
-    space, coder, directory, _ = small_coder
-    again = Coder.load(directory, space)
-    x = coder.held_out(64)
-    np.testing.assert_allclose(again.simulator.predict(x, verbose=0),
-                               coder.simulator.predict(x, verbose=0), atol=1e-6)
-    e = coder.simulator.predict(x, verbose=0)
-    np.testing.assert_allclose(again.decoder.predict(e, verbose=0),
-                               coder.decoder.predict(e, verbose=0), atol=1e-6)
-    with pytest.raises(ArchitectureError, match="was made for search space"):
-        Coder.load(directory, MacroSpace(4))
-    with pytest.raises(DataError, match="--embedding_dim=4, this run asks for 8"):
-        Coder.load(directory, space, embedding_dim=8)
-    with pytest.raises(DataError, match="is --coder=lstm, this run asks for mlp"):
-        Coder.load(directory, space, coder="mlp")
-    assert default_embedding_dim(120) == 32 and default_embedding_dim(6) == 2
 
 
 def _synthetic_reward(space, target):

@@ -1,0 +1,63 @@
+"""The settings of the NASES embedding core, with one default each.
+
+``EmbeddingConfig`` is read by the CLI flags (``nases_tf.cli``), the search
+(``nases_tf.search.SearchConfig.embedding``) and ``nases_tf.oracles.nases.NASESOracle``; a
+setting's default lives here and nowhere else.
+"""
+
+import dataclasses
+
+CODERS = ("lstm", "mlp")
+
+
+def default_embedding_dim(num_decisions):
+    """The embedding size n for m decisions when none is given.
+
+    About m/3 (the paper's n < m), between 2 and 32, but at least ``min(m - 1, 8)``: a
+    smaller embedding of a small space leaves many of its architectures unreachable through
+    the decoder.
+
+    Args:
+        num_decisions: m, the number of decisions of the space.
+    """
+    third = int(max(2, min(32, round(num_decisions / 3))))
+    return max(third, min(num_decisions - 1, 8))
+
+
+@dataclasses.dataclass
+class EmbeddingConfig:
+    """Stage-1 coder and stage-2 controller settings shared by the CLI and the Oracle.
+
+    Attributes:
+        coder: ``lstm`` (the paper: one LSTM layer each) or ``mlp`` (the authors' code).
+        embedding_dim: n; None picks ``default_embedding_dim(m)``.
+        hidden_units: decoder LSTM units / mlp hidden width.
+        pretrain_steps: Adam steps of stage 1.
+        pretrain_learning_rate: Adam learning rate of stage 1 (the paper: 1e-5).
+        pretrain_batch_size: uniform samples per stage-1 step.
+        controller_learning_rate: Adam learning rate of the policy.
+        samples_per_update: chains, and samples per REINFORCE step.
+        baseline_decay: decay of the reward moving-average baseline.
+        entropy_weight: weight of the policy-entropy bonus.
+        initial_sigma: initial standard deviation of the Gaussian policy; the pretrained
+            embeddings spread about 0.65.
+    """
+
+    coder: str = "lstm"
+    embedding_dim: int = None
+    hidden_units: int = 64
+    pretrain_steps: int = 1000
+    pretrain_learning_rate: float = 3e-3
+    pretrain_batch_size: int = 128
+    controller_learning_rate: float = 3e-3
+    samples_per_update: int = 4
+    baseline_decay: float = 0.9
+    entropy_weight: float = 1e-3
+    initial_sigma: float = 0.3
+
+    def replace(self, **changes):
+        """A copy with ``changes`` applied (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+DEFAULTS = EmbeddingConfig()

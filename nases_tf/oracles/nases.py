@@ -1,0 +1,401 @@
+"""NASES as a keras-tuner search algorithm: ``NASESOracle`` and the ``NASES`` tuner.
+
+Like keras-tuner's ``tuners/randomsearch.py``: one ``Oracle`` (the algorithm) and one thin
+``Tuner`` that only wires it, so NASES drops into any keras-tuner project in place of
+``keras_tuner.RandomSearch``::
+
+    tuner = NASES(build_model, objective="val_accuracy", max_trials=30)
+    tuner.search(x, y, epochs=5, validation_data=(x_val, y_val))
+"""
+
+import math
+
+import keras_tuner
+import numpy as np
+from keras_tuner.engine import trial as trial_module
+from keras_tuner.engine import tuner as tuner_module
+
+from nases_tf.embedding.chains import MODES, Chains
+from nases_tf.embedding.coder import ArchitectureAutoencoder, build_decoder, build_simulator
+from nases_tf.embedding.config import CODERS, DEFAULTS, default_embedding_dim
+from nases_tf.embedding.controller import EmbeddingController
+from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
+from nases_tf.errors import ConfigError
+from nases_tf.oracles import growing_space
+from nases_tf.oracles.base import SearchOracle
+from nases_tf.oracles.unit_codec import UnitCodec, tunable_names
+
+# keras-tuner pretrains stage 1 at the first trial, inside the user's search: the mlp coder
+# takes under a second where the paper's lstm takes minutes at 100+ hyperparameters on a CPU.
+ORACLE_CODER = "mlp"
+# keras-tuner budgets are tens of trials, not thousands: a wider policy explores enough.
+ORACLE_INITIAL_SIGMA = 0.6
+STATE_UPDATES = MODES
+
+
+class NASESOracle(SearchOracle):
+    """NASES: neural architecture search in an embedding space, as a keras-tuner Oracle.
+
+    Each tunable hyperparameter owns one slot of a unit vector (``oracles.unit_codec``:
+    keras-tuner's own ``prob_to_value``/``value_to_prob``; only active hyperparameters of a
+    conditional space take values; values are native Python types). At the first trial a
+    simulator/decoder pair is pretrained on ``U[0,1]^m`` (stage 1,
+    ``embedding.pretraining``); then one ``EmbeddingController`` with ``samples_per_update``
+    chains (``embedding.chains``) proposes the trials, round robin over the chains, and takes
+    a REINFORCE step every ``samples_per_update`` completed trials (reward: the score,
+    negated when the objective is minimized). Failed trials and NaN scores never reach it; a
+    trial sent for retry keeps its sample until it ends.
+
+    A proposal tried before is skipped (the chain walks on) up to ``max_collisions`` times;
+    then unseen random values are used (not learned from), and the Oracle returns STOPPED
+    once those repeat too. Hyperparameters that appear during the search get new slots with
+    everything learned carried over (``oracles.growing_space``); before the first REINFORCE
+    step stage 1 simply reruns for the larger space. ``get_state`` holds the coder, the
+    controller (weights, optimizer, baseline, sigma, random state, chains) and the per-trial
+    samples as JSON, so ``overwrite=False`` resumes exactly; under keras-tuner's
+    chief/worker distribution the Oracle lives on the chief.
+
+    Args:
+        objective: A string, `keras_tuner.Objective` instance, or a list of
+            `keras_tuner.Objective`s and strings, as for `keras_tuner.Oracle`. Its
+            direction decides the sign of the reward.
+        max_trials: Integer, the total number of trials to test at most; the oracle may
+            stop before if the space is exhausted. Defaults to 10.
+        seed: Optional integer, the random seed (also of the coder's initialization, the
+            pretraining samples and the policy noise).
+        hyperparameters: Optional `HyperParameters` instance, to override or register
+            hyperparameters in advance.
+        **kwargs: the other arguments of every `keras_tuner.Oracle`:
+            ``allow_new_entries``, ``tune_new_entries``, ``max_retries_per_trial``,
+            ``max_consecutive_failed_trials``.
+        embedding_dim: Integer n, the size of the embedding space; defaults to
+            ``default_embedding_dim(m)``, fixed at the first trial.
+        coder: ``"mlp"`` (default) or ``"lstm"`` (the paper's), the simulator/decoder.
+        hidden_units: Width of the coder's hidden layer (mlp) or decoder LSTM units.
+        pretrain_steps: Adam steps of stage 1 (batches of uniform samples).
+        pretrain_learning_rate: Adam learning rate of stage 1.
+        controller_learning_rate: Adam learning rate of the policy.
+        samples_per_update: Chains, and completed trials per REINFORCE step.
+        baseline_decay: Decay of the reward moving average.
+        entropy_weight: Weight of the policy-entropy bonus.
+        initial_sigma: Initial standard deviation of the Gaussian policy.
+        max_collisions: Repeated proposals tolerated for one trial before falling back
+            to random values.
+        state_update: How a chain's state moves (``embedding.chains.MODES``):
+            ``"decoded"`` (the paper's chain), ``"elitist"`` (default) or ``"best"``.
+        learning: Boolean, default True. False switches every learned part off (no
+            REINFORCE step) and leaves the proposals as they are: the ablation that the
+            learned parts are measured against.
+    """
+
+    def __init__(
+        self,
+        objective=None,
+        max_trials=10,
+        seed=None,
+        hyperparameters=None,
+        *,
+        embedding_dim=None,
+        coder=ORACLE_CODER,
+        hidden_units=DEFAULTS.hidden_units,
+        pretrain_steps=DEFAULTS.pretrain_steps,
+        pretrain_learning_rate=DEFAULTS.pretrain_learning_rate,
+        controller_learning_rate=DEFAULTS.controller_learning_rate,
+        samples_per_update=DEFAULTS.samples_per_update,
+        baseline_decay=DEFAULTS.baseline_decay,
+        entropy_weight=DEFAULTS.entropy_weight,
+        initial_sigma=ORACLE_INITIAL_SIGMA,
+        max_collisions=20,
+        state_update="elitist",
+        learning=True,
+        **kwargs,
+    ):
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed,
+                         hyperparameters=hyperparameters, max_collisions=max_collisions,
+                         **kwargs)
+        if coder not in CODERS:
+            raise ConfigError(f"coder={coder!r} is unknown, expected one of {', '.join(CODERS)}")
+        if embedding_dim is not None and int(embedding_dim) < 1:
+            raise ConfigError(f"embedding_dim={embedding_dim} must be positive")
+        if int(samples_per_update) < 1:
+            raise ConfigError(f"samples_per_update={samples_per_update} must be at least 1")
+        if not initial_sigma > 0:
+            raise ConfigError(f"initial_sigma={initial_sigma} must be positive")
+        if state_update not in STATE_UPDATES:
+            raise ConfigError(f"state_update={state_update!r} is unknown, expected one of "
+                              f"{', '.join(STATE_UPDATES)}")
+        self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
+        self.coder = coder
+        self.hidden_units = int(hidden_units)
+        self.pretrain_steps = int(pretrain_steps)
+        self.pretrain_learning_rate = float(pretrain_learning_rate)
+        self.controller_learning_rate = float(controller_learning_rate)
+        self.samples_per_update = int(samples_per_update)
+        self.baseline_decay = float(baseline_decay)
+        self.entropy_weight = float(entropy_weight)
+        self.initial_sigma = float(initial_sigma)
+        self.state_update = state_update
+        self.learning = bool(learning)
+        self._reset_search_state()
+
+    def _reset_search_state(self):
+        self._codec = UnitCodec([])  # one slot per tunable hyperparameter name ever seen
+        self._embedding_dim = None
+        self._simulator = self._decoder = self._controller = self._chains = None
+        self._coder_lists = None  # JSON lists of the frozen coder's weights, made once
+        self._records = {}  # trial_id -> {"chain", "state", "embedding", "candidate"[, "reward"]}
+        self._pending = []  # trial ids completed with a finite reward, awaiting an update
+        self._next_chain = 0
+        self.coder_metrics = {}
+        self.last_update = None
+
+    @property
+    def decision_names(self):
+        """The hyperparameter names behind the slots of the unit vector, in order."""
+        return list(self._codec.names)
+
+    @property
+    def controller(self):
+        """The ``EmbeddingController`` (None until the first trial is populated)."""
+        return self._controller
+
+    # -- stage 1 and the controller -----------------------------------------------------
+
+    def _new_models(self, num_decisions, embedding_dim):
+        seed = (int(self.seed) * 1000003 + num_decisions) % 2**31
+        return (build_simulator(num_decisions, embedding_dim, self.coder, self.hidden_units,
+                                seed=seed),
+                build_decoder(num_decisions, embedding_dim, self.coder, self.hidden_units,
+                              seed=seed))
+
+    def _new_controller(self, simulator, decoder):
+        controller = EmbeddingController(
+            simulator, decoder, num_chains=self.samples_per_update,
+            learning_rate=self.controller_learning_rate, baseline_decay=self.baseline_decay,
+            entropy_weight=self.entropy_weight, initial_sigma=self.initial_sigma,
+            seed=int(self.seed) % 2**31 + len(self._codec.names))
+        self._chains = Chains(controller, self.state_update)
+        return controller
+
+    def _pretrain(self, simulator, decoder):
+        """Stage 1 on ``U[0,1]^m``; returns held-out reconstruction metrics."""
+        m = len(self._codec.names)
+        autoencoder = ArchitectureAutoencoder(simulator, decoder)
+        sizes = self._codec.sizes(self.hyperparameters.space)
+        held_out = self._rng().random((512, m), dtype=np.float32)
+        untrained = reconstruction_metrics(autoencoder, held_out, sizes)
+        Pretrainer(autoencoder, m, self.pretrain_learning_rate, DEFAULTS.pretrain_batch_size,
+                   int(self.seed) % 2**31 * 1009 + m).train(0, self.pretrain_steps)
+        metrics = reconstruction_metrics(autoencoder, held_out, sizes)
+        metrics.update(untrained_mse=untrained["mse"], steps=self.pretrain_steps,
+                       untrained_decision_accuracy=untrained["decision_accuracy"])
+        return metrics
+
+    def _build(self, names):
+        """Stage 1 from scratch for decisions ``names``, and a fresh controller."""
+        self._codec = UnitCodec(names)
+        m = len(names)
+        self._embedding_dim = self.embedding_dim or default_embedding_dim(m)
+        self._simulator, self._decoder = self._new_models(m, self._embedding_dim)
+        self._coder_lists = None
+        self.coder_metrics = self._pretrain(self._simulator, self._decoder)
+        self._controller = self._new_controller(self._simulator, self._decoder)
+        self._records, self._pending, self._next_chain = {}, [], 0
+
+    def _grow(self, names):
+        """Rebuilds the models for the longer decision list ``names`` (a prefix of which is
+        the current one), carrying every weight over."""
+        old_m = len(self._codec.names)
+        self._codec = UnitCodec(names)
+        simulator, decoder = self._new_models(len(names), self._embedding_dim)
+        growing_space.carry_weights(self._simulator.get_weights(), simulator)
+        growing_space.carry_weights(self._decoder.get_weights(), decoder)
+        if self.coder == "mlp":
+            growing_space.calibrate_new_outputs(simulator, decoder, old_m, self._rng())
+        old_controller, old_chains = self._controller, self._chains
+        controller = self._new_controller(simulator, decoder)
+        growing_space.carry_controller(old_controller, controller, self._rng())
+        self._chains.set_state(old_chains.get_state())
+        self._simulator, self._decoder, self._controller = simulator, decoder, controller
+        self._coder_lists = None
+
+    def _sync_decisions(self):
+        """Builds the coder and controller at the first trial; adapts them when new tunable
+        hyperparameters have joined the space since."""
+        names = tunable_names(self.hyperparameters.space)
+        if self._controller is None:
+            if names:
+                self._build(names)
+            return
+        new = [name for name in names if name not in self._codec.index]
+        if not new:
+            return
+        if int(self._controller.updates.numpy()) == 0:
+            self._build(self._codec.names + new)  # nothing learned yet: a fresh stage 1
+        else:
+            self._grow(self._codec.names + new)
+
+    # -- the keras-tuner contract -------------------------------------------------------
+
+    def populate_space(self, trial_id):
+        """Fill the hyperparameter space with values decoded from the controller's sample.
+
+        Args:
+            trial_id: A string, the ID for this Trial.
+
+        Returns:
+            A dictionary with keys "values" and "status": "RUNNING" with new values, or
+            "STOPPED" (values None) once the reachable space is exhausted.
+        """
+        self._sync_decisions()
+        if self._controller is None:  # nothing to tune (no or only Fixed hyperparameters)
+            return self._stop_or_run(self._random_values())
+        space = self.hyperparameters.space
+        chain = self._next_chain
+        self._next_chain = (chain + 1) % self._controller.num_chains
+        proposal = self._chains.propose(
+            chain, lambda unit: not self._duplicate(self._codec.to_values(space, unit)),
+            self._max_collisions)
+        if proposal is not None:
+            state, embedding, decoded = proposal
+            values = self._codec.to_values(space, decoded)
+            self._records[trial_id] = {
+                "chain": chain, "state": state.tolist(), "embedding": embedding.tolist(),
+                "candidate": self._codec.to_unit(space, values, decoded).tolist()}
+            return self._stop_or_run(values)
+        values = self._random_values()
+        if values is not None:
+            unit = self._codec.to_unit(space, values, self._chains.states()[chain])
+            if self._chains.moves_on_reward:  # not learned from, but the chain may move there
+                self._records[trial_id] = {"chain": chain, "candidate": unit.tolist()}
+            else:
+                self._controller.advance(unit[None], [chain])
+        return self._stop_or_run(values)
+
+    def _absorb(self, trial):
+        """Files an ended trial's sample: pending (finite score) or dropped (failed)."""
+        record = self._records.get(trial.trial_id)
+        if record is None or trial.trial_id in self._pending:
+            return
+        if trial.status == trial_module.TrialStatus.COMPLETED:
+            if trial.score is not None and math.isfinite(float(trial.score)):
+                record["reward"] = self._reward(trial.score)
+                self._chains.observe(record["chain"], self._codec.pad(record["candidate"]),
+                                     record["reward"])
+                if "embedding" in record:
+                    self._pending.append(trial.trial_id)
+                else:
+                    del self._records[trial.trial_id]
+            else:
+                del self._records[trial.trial_id]
+        elif trial.status == trial_module.TrialStatus.FAILED:
+            del self._records[trial.trial_id]
+        # INVALID: sent for retry; the sample waits for the rerun's result.
+
+    def _maybe_update(self):
+        if self._controller is None or len(self._pending) < self.samples_per_update:
+            return
+        ids, self._pending = self._pending, []
+        records = [self._records.pop(i) for i in ids]
+        if not self.learning:
+            return
+        self.last_update = self._controller.update(
+            np.array([self._codec.pad(r["state"]) for r in records], np.float32),
+            np.array([r["embedding"] for r in records], np.float32),
+            np.array([r["reward"] for r in records], np.float64))
+        self.last_update["trials"] = ids
+
+    @keras_tuner.synchronized
+    def end_trial(self, trial):
+        """Ends the trial as keras-tuner does, then feeds a completed trial's score to the
+        controller (a REINFORCE step every ``samples_per_update`` completed trials).
+
+        Args:
+            trial: The Trial to be ended, as for `keras_tuner.Oracle.end_trial`.
+        """
+        super().end_trial(trial)
+        self._absorb(self.trials[trial.trial_id])
+        self._maybe_update()
+        self.save()
+
+    def reload(self):
+        """Reloads trials and state; files trials that ended after the last save."""
+        super().reload()
+        for trial_id in list(self._records):
+            trial = self.trials.get(trial_id)
+            if trial is not None and trial_id in self.end_order:
+                self._absorb(trial)
+
+    def get_state(self):
+        state = super().get_state()
+        nases = {"names": self._codec.names, "records": self._records,
+                 "pending": self._pending, "next_chain": self._next_chain,
+                 "coder_metrics": self.coder_metrics, "last_update": self.last_update}
+        if self._controller is not None:
+            if self._coder_lists is None:
+                self._coder_lists = {
+                    "simulator": [w.tolist() for w in self._simulator.get_weights()],
+                    "decoder": [w.tolist() for w in self._decoder.get_weights()]}
+            nases.update(embedding_dim=self._embedding_dim, **self._coder_lists,
+                         controller=self._controller.get_state(),
+                         chains=self._chains.get_state())
+        state["nases"] = nases
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self._reset_search_state()
+        nases = state.get("nases") or {}
+        self._codec = UnitCodec(nases.get("names", []))
+        self._records = dict(nases.get("records", {}))
+        self._pending = list(nases.get("pending", []))
+        self._next_chain = int(nases.get("next_chain", 0))
+        self.coder_metrics = nases.get("coder_metrics", {})
+        self.last_update = nases.get("last_update")
+        if "controller" in nases:
+            self._embedding_dim = int(nases["embedding_dim"])
+            self._simulator, self._decoder = self._new_models(len(self._codec.names),
+                                                              self._embedding_dim)
+            self._simulator.set_weights([np.asarray(w, np.float32) for w in nases["simulator"]])
+            self._decoder.set_weights([np.asarray(w, np.float32) for w in nases["decoder"]])
+            self._controller = self._new_controller(self._simulator, self._decoder)
+            self._controller.set_state(nases["controller"])
+            self._chains.set_state(nases.get("chains", {}))
+
+
+# The arguments NASES passes through to NASESOracle.
+ORACLE_ARGUMENTS = (
+    "hyperparameters", "allow_new_entries", "tune_new_entries", "max_retries_per_trial",
+    "max_consecutive_failed_trials", "embedding_dim", "coder", "hidden_units",
+    "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
+    "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
+    "max_collisions", "state_update", "learning")
+
+
+class NASES(tuner_module.Tuner):
+    """NASES tuner: keras-tuner's `Tuner` driven by a `NASESOracle`.
+
+    Args:
+        hypermodel: Instance of `HyperModel` class (or callable that takes
+            hyperparameters and returns a Model instance). It is optional when
+            `Tuner.run_trial()` is overridden and does not use `self.hypermodel`.
+        objective: A string, `keras_tuner.Objective` instance, or a list of
+            `keras_tuner.Objective`s and strings, as for `keras_tuner.RandomSearch`.
+        max_trials: Integer, the total number of trials (model configurations) to test
+            at most. Defaults to 10.
+        seed: Optional integer, the random seed.
+        **kwargs: `NASESOracle` arguments (``hyperparameters``, ``allow_new_entries``,
+            ``tune_new_entries``, ``max_retries_per_trial``,
+            ``max_consecutive_failed_trials``, and NASES's ``embedding_dim``, ``coder``,
+            ``samples_per_update``, ``state_update``, ...; see its docstring), and keyword
+            arguments of every `Tuner` (``directory``, ``project_name``, ``overwrite``,
+            ``executions_per_trial``, ...).
+    """
+
+    def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None, **kwargs):
+        self.seed = seed
+        oracle_kwargs = {name: kwargs.pop(name) for name in ORACLE_ARGUMENTS if name in kwargs}
+        oracle = NASESOracle(objective=objective, max_trials=max_trials, seed=seed,
+                             **oracle_kwargs)
+        super().__init__(oracle, hypermodel, **kwargs)
+
