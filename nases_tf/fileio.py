@@ -3,7 +3,7 @@ writes goes through here (temp file, then rename), so a killed run never leaves 
 
 import json
 import os
-import tempfile
+import uuid
 
 from nases_tf.errors import DataError
 
@@ -11,8 +11,10 @@ from nases_tf.errors import DataError
 def _atomic_replace(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    os.close(fd)
+    # Not tempfile.mkstemp: its files are private (0600), and the rename would keep that.
+    # Created with 0666, the file gets the permissions the user's umask gives any new file.
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex[:12]}{os.path.basename(path)}")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         write(tmp)
         os.replace(tmp, path)
