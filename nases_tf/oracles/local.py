@@ -91,6 +91,8 @@ class LocalSearchOracle(SearchOracle):
             values.
         """
         base = self._complete_values(dict(values), rng)
+        # Without conditions an edit changes nothing else: skip the (slow) re-completion.
+        conditional = any(hp.conditions for hp in self.hyperparameters.space)
         found = {}
         edited = set()
         for hp in self.hyperparameters.space:
@@ -100,7 +102,9 @@ class LocalSearchOracle(SearchOracle):
             for value in finite_values(hp):
                 if value == base[hp.name]:
                     continue
-                neighbour = self._complete_values({**base, hp.name: native(value)}, rng)
+                neighbour = {**base, hp.name: native(value)}
+                if conditional:
+                    neighbour = self._complete_values(neighbour, rng)
                 found.setdefault(self._compute_values_hash(neighbour), neighbour)
         return list(found.values())
 
