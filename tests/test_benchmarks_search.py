@@ -82,6 +82,9 @@ def test_report_has_every_budget_and_standard_errors(nb201_table):
         assert cell["std"] == pytest.approx(np.std(best, ddof=1))
         assert cell["se"] == pytest.approx(np.std(best, ddof=1) / 2)
         assert cell["regret_mean"] == pytest.approx(optimum - np.mean(best))
+    assert len(entry["curve_se"]) == 250
+    assert entry["curve_se"][99] == pytest.approx(entry["budgets"]["100"]["se"])
+    assert report["strategies"]["b"]["curve_se"] == [0.0] * 250
     single = report["strategies"]["b"]["budgets"]["25"]
     assert (single["mean"], single["std"], single["se"]) == (optimum, 0.0, None)
     assert report["strategies"]["b"]["found_optimum"] == 1.0

@@ -6,7 +6,8 @@ from nases_tf.fileio import atomic_write
 
 
 def plot_report(report, path):
-    """Writes a figure of the mean best-so-far curves with +-1 std bands, atomically.
+    """Writes a figure of the mean best-so-far curves with bands of one standard error of
+    the mean on either side, atomically.
 
     Args:
         report: the dict of ``nases_tf.benchmarks.search.summarize``.
@@ -27,11 +28,11 @@ def plot_report(report, path):
     try:
         for name, entry in report["strategies"].items():
             mean = np.asarray(entry["curve_mean"])
-            std = np.asarray(entry["curve_std"])
+            se = np.asarray(entry["curve_se"])
             x = np.arange(1, len(mean) + 1)
             ax.plot(x, mean, label=f"{name} ({entry['seeds']} seeds)")
             # The band is clipped at the optimum: no architecture beats it.
-            ax.fill_between(x, mean - std, np.minimum(mean + std, report["optimum"]),
+            ax.fill_between(x, mean - se, np.minimum(mean + se, report["optimum"]),
                             alpha=0.2)
         ax.axhline(report["optimum"], color="black", linestyle="--", linewidth=0.8,
                    label=f"table optimum {report['optimum']:.2f}")
@@ -43,9 +44,9 @@ def plot_report(report, path):
         low = min(np.nanmin(np.asarray(e["curve_mean"])[min(9, len(e["curve_mean"]) - 1):])
                   for e in report["strategies"].values())
         ax.set_ylim(max(low - 1.0, 0), report["optimum"] + 0.3)
-        ax.set_title(f"NAS-Bench-201 {report['dataset']}: mean +- std over seeds (band "
-                     "clipped at the optimum)\nrewards: table test accuracies, without noise",
-                     fontsize=10)
+        ax.set_title(f"NAS-Bench-201 {report['dataset']}: mean ± standard error over seeds\n"
+                     "rewards: table test accuracies, without noise; bands clipped at the "
+                     "optimum", fontsize=10)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
         fig.tight_layout()

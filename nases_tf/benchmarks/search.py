@@ -222,11 +222,12 @@ def summarize(runs, table, budget):
     Returns:
         ``{"dataset", "optimum", "optimum_architecture", "budget", "note", "strategies":
         {name: {"seeds", "budgets": {"25": {"mean", "std", "se", "regret_mean",
-        "regret_std"}}, "curve_mean", "curve_std", "seconds", "seconds_per_seed",
+        "regret_std"}}, "curve_mean", "curve_std", "curve_se", "seconds", "seconds_per_seed",
         "queries_mean", "duplicates_mean", "found_optimum"}}}`` with a ``budgets`` entry per
-        ``checkpoints(budget)``; std is the sample standard deviation over seeds (ddof=1; 0
-        for one seed), se the standard error of the mean, ``std / sqrt(seeds)`` (null for
-        one seed).
+        ``checkpoints(budget)`` and curve entries for queries 1..budget; std is the sample
+        standard deviation over seeds (ddof=1; 0 for one seed), se the standard error of
+        the mean, ``std / sqrt(seeds)`` (null at the checkpoints, 0 in ``curve_se``, for one
+        seed).
     """
     opt_arch, optimum = table.optimum()
     report = {
@@ -246,9 +247,10 @@ def summarize(runs, table, budget):
             entry["budgets"][str(point)] = {
                 "mean": mean, "std": std, "se": se,
                 "regret_mean": regret_mean, "regret_std": regret_std}
+        curve_std = np.std(curves, axis=0, ddof=1 if len(strategy_runs) > 1 else 0)
         entry["curve_mean"] = [float(x) for x in np.mean(curves, axis=0)]
-        entry["curve_std"] = [float(x) for x in np.std(
-            curves, axis=0, ddof=1 if len(strategy_runs) > 1 else 0)]
+        entry["curve_std"] = [float(x) for x in curve_std]
+        entry["curve_se"] = [float(x) for x in curve_std / math.sqrt(len(strategy_runs))]
         seconds = sum(run.seconds for run in strategy_runs)
         entry["seconds"] = float(seconds)
         entry["seconds_per_seed"] = float(seconds / len(strategy_runs))
