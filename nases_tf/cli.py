@@ -21,6 +21,9 @@ flags.DEFINE_string("stage", "final", f"Stage to run: {', '.join(STAGES)}.")
 flags.DEFINE_string("output_dir", None, "Directory for checkpoints, logs and results.")
 flags.DEFINE_string("dataset", "cifar10", "'cifar10' (tensorflow-datasets) or 'npz:PATH'.")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets data directory.")
+flags.DEFINE_boolean("overwrite", False,
+                     "Start afresh: delete the outputs of the stages this run runs, instead "
+                     "of refusing to resume work done with other settings.")
 flags.DEFINE_string("arch", None,
                     "Architecture for --stage=final: 'random' or an arch.json (default: the "
                     "search's <output_dir>/search/arch.json).")
@@ -89,25 +92,22 @@ def load_arch(space, text, seed):
     """The architecture ``--arch`` names: ``random`` (seeded) or a JSON file."""
     import numpy as np
 
-    from nases_tf import fileio
+    from nases_tf import fileio, validation
 
     if text == "random":
         return space.sample(np.random.default_rng(seed))
-    obj = fileio.read_json(text, "--arch")
-    if isinstance(obj, dict) and "space" in obj and "architecture" in obj:
-        space.check_config(obj["space"], f"--arch={text}")
-        obj = obj["architecture"]
-    return space.from_json(obj)
+    return validation.load_architecture(space, fileio.read_json(text, "--arch"), f"--arch={text}")
 
 
 def validate_flags():
     """Checks every flag that needs no data; returns the parsed extras. Writes nothing."""
-    from nases_tf import spaces  # no TensorFlow import here: errors come out fast and clean
+    from nases_tf import cli_checks, spaces  # no TensorFlow import here: errors come out fast
 
     if FLAGS.stage not in STAGES:
         raise ConfigError(f"--stage={FLAGS.stage!r} is unknown, expected one of {', '.join(STAGES)}")
     if not FLAGS.output_dir:
         raise ConfigError("--output_dir is required")
+    cli_checks.check_flags(FLAGS.flag_values_dict())
     for name in ("layers", "nodes", "cells_per_stage", "filters", "batch_size", "final_epochs", "pretrain_steps",
                  "pretrain_batch_size", "coder_units", "search_epochs", "controller_steps",
                  "samples_per_update", "episode_epochs", "rescore_samples"):
@@ -155,6 +155,7 @@ def validate_flags():
             raise ConfigError("--stage=final needs --arch=random or --arch=PATH.json (or a "
                               f"finished search in {searched})")
         extras["arch"] = load_arch(space, arch, FLAGS.seed)
+    extras.update(cli_checks.check_inputs(FLAGS.flag_values_dict(), space, extras.get("arch")))
     return extras
 
 
@@ -209,20 +210,36 @@ def _search(space, coder, images):
 
 def run_stages(extras):
     """Runs the stage ``--stage`` selects, after flags were validated."""
-    from nases_tf import data, runtime
+    from nases_tf import cli_checks, data, run_identity, runtime
     from nases_tf.final_training import FinalConfig, train_final
 
+    if extras["onednn_off"]:
+        logging.warning("images larger than %dx%d: oneDNN custom ops are off "
+                        "(TF_ENABLE_ONEDNN_OPTS=0), as they crash this TensorFlow build",
+                        cli_checks.ONEDNN_SAFE_SIDE, cli_checks.ONEDNN_SAFE_SIDE)
     runtime.split_cpu(FLAGS.logical_cpus)
     runtime.set_seed(FLAGS.seed)
     runtime.set_precision(FLAGS.mixed_precision)
     images = data.load_images(FLAGS.dataset, FLAGS.data_dir) if FLAGS.stage != "pretrain" else None
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     space = extras["space"]
-    coder = _coder(space) if FLAGS.stage in ("pretrain", "search", "all") else None
+
+    def begin(stage):  # records the stage's settings in output_dir, refusing other ones
+        run_identity.begin_stage(FLAGS.output_dir, stage, FLAGS.flag_values_dict(), space,
+                                 extras.get("arch"), extras["dataset_sha256"])
+
+    if FLAGS.overwrite:
+        run_identity.remove_stages(FLAGS.output_dir, run_identity.STAGES_RUN[FLAGS.stage])
+    coder = None
+    if FLAGS.stage in ("pretrain", "search", "all"):
+        begin("pretrain")
+        coder = _coder(space)
     if FLAGS.stage in ("search", "all"):
+        begin("search")
         result = _search(space, coder, images)
         extras["arch"] = space.from_json(result["architecture"])
     if FLAGS.stage in ("final", "all"):
+        begin("final")
         config = FinalConfig(epochs=FLAGS.final_epochs, batch_size=FLAGS.batch_size,
                              filters=FLAGS.filters, cutout=FLAGS.cutout, seed=FLAGS.seed,
                              strategy=FLAGS.strategy, profile_steps=extras["profile_steps"],
@@ -249,10 +266,13 @@ def main(argv):
     """absl entry point: validates flags, then runs the selected stage."""
     if len(argv) > 1:
         _fail(f"unexpected arguments {' '.join(argv[1:])!r} (flags start with --)")
+    existed = bool(FLAGS.output_dir) and os.path.exists(FLAGS.output_dir)
     try:
         extras = validate_flags()
         run_stages(extras)
     except NasesError as exc:
+        from nases_tf.cli_checks import remove_if_left_empty
+        remove_if_left_empty(FLAGS.output_dir, existed)
         _fail(str(exc))
 
 

@@ -8,15 +8,13 @@ stateless randomness keyed by (seed, epoch, step) so a resumed run sees the same
 """
 
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow as tf
 
+from nases_tf import npz_images
 from nases_tf.errors import DataError
-
-SPLIT_SEED = 20190909  # fixed: the search split never depends on --seed
-NPZ_TEST_FRACTION = 1 / 6  # CIFAR-10's 10k of 60k, for .npz files without a test split
+from nases_tf.npz_images import SPLIT_SEED
 
 
 @dataclasses.dataclass
@@ -92,40 +90,9 @@ def _to_numpy(split):
     return np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int64)
 
 
-def _check_arrays(path, x, y, key_x, key_y):
-    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3:
-        raise DataError(f"{path}: '{key_x}' must be uint8 of shape (N, H, W, 3), got "
-                        f"{x.dtype} {x.shape}")
-    if not np.issubdtype(y.dtype, np.integer) or y.ndim != 1 or len(y) != len(x):
-        raise DataError(f"{path}: '{key_y}' must be integer labels of shape ({len(x)},), got "
-                        f"{y.dtype} {y.shape}")
-    if len(y) and y.min() < 0:
-        raise DataError(f"{path}: '{key_y}' has negative label {int(y.min())}")
-
-
 def _load_npz(path):
-    if not os.path.isfile(path):
-        raise DataError(f"--dataset=npz:{path}: file not found")
-    try:
-        with np.load(path) as f:
-            arrays = {k: f[k] for k in f.files}
-    except Exception as exc:  # noqa: BLE001
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-    for key in ("x", "y"):
-        if key not in arrays:
-            raise DataError(f"{path}: missing array '{key}' (expected 'x' uint8 (N,H,W,3) "
-                            "and 'y' int labels)")
-    x, y = arrays["x"], arrays["y"]
-    _check_arrays(path, x, y, "x", "y")
-    if "x_test" in arrays and "y_test" in arrays:
-        tx, ty = arrays["x_test"], arrays["y_test"]
-        _check_arrays(path, tx, ty, "x_test", "y_test")
-    else:
-        perm = np.random.default_rng(SPLIT_SEED + 1).permutation(len(x))
-        n_test = int(round(len(x) * NPZ_TEST_FRACTION))
-        x, y, tx, ty = x[perm[n_test:]], y[perm[n_test:]], x[perm[:n_test]], y[perm[:n_test]]
-    num_classes = int(max(y.max(initial=0), ty.max(initial=0))) + 1
-    return ImageData(x, y.astype(np.int64), tx, ty.astype(np.int64), num_classes, f"npz:{path}")
+    x, y, tx, ty, num_classes = npz_images.read_npz(path)
+    return ImageData(x, y, tx, ty, num_classes, f"npz:{path}")
 
 
 def channel_stats(images):

@@ -5,6 +5,8 @@ import json
 import os
 import uuid
 
+from absl import logging
+
 from nases_tf.errors import DataError
 
 
@@ -37,9 +39,15 @@ def atomic_write(path, write_fn):
     _atomic_replace(path, write_fn)
 
 
-def write_json(path, obj):
-    """Writes ``obj`` as indented JSON to ``path`` atomically (temp file + rename)."""
-    write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+def write_json(path, obj, indent=2):
+    """Writes ``obj`` as JSON to ``path`` atomically (temp file + rename).
+
+    Args:
+        path: the file to write.
+        obj: a JSON-able object.
+        indent: indentation of the JSON text (None: one compact line).
+    """
+    write_text(path, json.dumps(obj, indent=indent, sort_keys=indent is not None) + "\n")
 
 
 def write_text(path, text):
@@ -57,15 +65,52 @@ def write_text(path, text):
     _atomic_replace(path, write)
 
 
-def read_json(path, what):
-    """Reads JSON from ``path``; a missing or malformed file is a DataError naming ``what``."""
+def read_json(path, what, required=()):
+    """Reads JSON from ``path``; a missing or malformed file is a DataError naming ``what``.
+
+    Args:
+        path: the file to read.
+        what: what the file is, for error messages.
+        required: keys the JSON object must have.
+    """
     if not os.path.isfile(path):
         raise DataError(f"{what} {path}: file not found")
     try:
         with open(path) as f:
-            return json.load(f)
+            obj = json.load(f)
     except (OSError, ValueError) as exc:
         raise DataError(f"{what} {path}: not valid JSON ({exc})") from None
+    missing = [k for k in required if not isinstance(obj, dict) or k not in obj]
+    if missing:
+        raise DataError(f"{what} {path}: missing key(s) {', '.join(map(repr, missing))}")
+    return obj
+
+
+def load_keras_model(path, what):
+    """Loads a ``.keras`` model; a missing, truncated or unreadable file is a DataError.
+
+    Args:
+        path: the ``.keras`` file.
+        what: what the model is, for error messages.
+    """
+    import zipfile
+
+    import keras
+
+    if not os.path.isfile(path):
+        raise DataError(f"{what} {path}: file not found")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{what} {path}: damaged or truncated .keras file ({exc})") from None
+    if damaged is not None:
+        raise DataError(f"{what} {path}: damaged .keras file (bad member {damaged})")
+    try:
+        return keras.models.load_model(path)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many kinds for one bad file
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{what} {path}: cannot be loaded ({first})") from None
 
 
 def save_keras_model(model, path):
@@ -91,6 +136,9 @@ class RunCheckpoint:
     def __init__(self, directory, max_to_keep=2, **objects):
         import tensorflow as tf  # lazily: reading JSON results needs no TensorFlow
 
+        from nases_tf.checkpoint_repair import prepare_checkpoint_dir
+
+        prepare_checkpoint_dir(directory)
         self.directory = directory
         self.checkpoint = tf.train.Checkpoint(**objects)
         self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
@@ -105,7 +153,14 @@ class RunCheckpoint:
         path = self.manager.latest_checkpoint
         if path is None:
             return None
-        self.checkpoint.restore(path).assert_existing_objects_matched()
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (AssertionError, ValueError) as exc:
+            # The messages list every variable (kilobytes); the first line says enough.
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+            raise DataError(f"checkpoint {path} does not fit this run's model (was it made "
+                            f"with other settings?): {first}") from None
+        logging.info("resuming from checkpoint %s", path)
         sidecar = path + ".json"
         return read_json(sidecar, "checkpoint state") if os.path.exists(sidecar) else {}
 

@@ -53,14 +53,18 @@ class _EpochCheckpoint(keras.callbacks.Callback):
     def __init__(self, run_checkpoint, epoch_var):
         super().__init__()
         self.run_checkpoint, self.epoch_var = run_checkpoint, epoch_var
+        self.seconds_before = self.fit_start = 0.0  # training time of earlier runs
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             lr = self.model.optimizer.learning_rate
             logs["learning_rate"] = float(keras.ops.convert_to_numpy(lr))
         self.epoch_var.assign(epoch + 1)
-        self.run_checkpoint.save({"epoch": epoch + 1, "logs": {
-            k: float(v) for k, v in (logs or {}).items()}})
+        self.run_checkpoint.save({"epoch": epoch + 1, "seconds": self.seconds_before + (
+            time.time() - self.fit_start), "logs": {k: float(v) for k, v in (logs or {}).items()}})
+
+    def on_train_begin(self, logs=None):
+        self.fit_start = time.time()
 
 
 def train_final(space, arch, images, output_dir, config):
@@ -97,16 +101,20 @@ def train_final(space, arch, images, output_dir, config):
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     run_ckpt = fileio.RunCheckpoint(os.path.join(final_dir, "checkpoints"),
                                            model=model, optimizer=optimizer, epoch=epoch_var)
-    run_ckpt.restore()
+    seconds_before = (run_ckpt.restore() or {}).get("seconds", 0.0)
     initial_epoch = int(epoch_var.numpy())
-    if initial_epoch:
+    if initial_epoch >= config.epochs:
+        logging.info("final training already trained all %d epochs; evaluating", config.epochs)
+    elif initial_epoch:
         logging.info("resuming final training at epoch %d of %d", initial_epoch + 1,
                      config.epochs)
     params = count_params(model)
     logging.info("final training of %s (%d parameters) for %d epochs", space.readable(arch),
                  params, config.epochs)
+    epoch_checkpoint = _EpochCheckpoint(run_ckpt, epoch_var)
+    epoch_checkpoint.seconds_before = seconds_before
     callbacks = [
-        _EpochCheckpoint(run_ckpt, epoch_var),
+        epoch_checkpoint,
         keras.callbacks.TensorBoard(
             log_dir=os.path.join(output_dir, "tensorboard", "final"),
             profile_batch=tuple(config.profile_steps) if config.profile_steps else 0),
@@ -119,7 +127,7 @@ def train_final(space, arch, images, output_dir, config):
         model.fit(train_ds, epochs=config.epochs, initial_epoch=initial_epoch,
                   steps_per_epoch=steps, callbacks=callbacks, verbose=config.verbose,
                   shuffle=False)
-    train_seconds = time.time() - start
+    train_seconds = seconds_before + time.time() - start
     trained_epochs = config.epochs - initial_epoch
     test_loss, test_acc = model.evaluate(
         data.eval_batches(images.test_x, images.test_y, config.batch_size, mean, std),
@@ -131,8 +139,9 @@ def train_final(space, arch, images, output_dir, config):
         "params": params,
         "epochs": config.epochs,
         "seconds": train_seconds,
-        "images_per_second": (trained_epochs * steps * config.batch_size / train_seconds
-                              if trained_epochs and train_seconds > 0 else None),
+        "images_per_second": (trained_epochs * steps * config.batch_size / (
+            train_seconds - seconds_before) if trained_epochs and train_seconds > seconds_before
+            else None),
         "space": space.config(),
         "architecture": space.to_json(arch),
         "readable": space.readable(arch),

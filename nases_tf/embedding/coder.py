@@ -306,7 +306,8 @@ class Coder:
             embedding_dim: the n this run asks for (None: accept the saved one).
             coder: the coder kind this run asks for (None: accept the saved one).
         """
-        info = fileio.read_json(os.path.join(directory, CODER_FILE), "coder")
+        info = fileio.read_json(os.path.join(directory, CODER_FILE), "coder", required=(
+            "space", "num_decisions", "embedding_dim", "coder", "config"))
         space.check_config(info["space"], f"coder {directory}")
         if info["num_decisions"] != space.num_decisions:
             raise DataError(f"coder {directory} has {info['num_decisions']} decisions, this "
@@ -325,8 +326,10 @@ class Coder:
         self = cls.__new__(cls)
         self.space, self.config, self.seed, self.log_every = space, config, seed, 200
         self.embedding_dim = info["embedding_dim"]
-        self.simulator = keras.models.load_model(os.path.join(directory, "simulator.keras"))
-        self.decoder = keras.models.load_model(os.path.join(directory, "decoder.keras"))
+        self.simulator = fileio.load_keras_model(os.path.join(directory, "simulator.keras"),
+                                                 "coder simulator")
+        self.decoder = fileio.load_keras_model(os.path.join(directory, "decoder.keras"),
+                                               "coder decoder")
         self.autoencoder = ArchitectureAutoencoder(self.simulator, self.decoder)
         self.metrics = info.get("metrics", {})
         return self

@@ -9,6 +9,7 @@ from keras_tuner.engine import oracle as oracle_module
 from keras_tuner.engine import trial as trial_module
 
 from nases_tf.errors import ConfigError
+from nases_tf.oracles.atomic_state import AtomicOracleStateMixin
 
 
 def native(value):
@@ -59,8 +60,9 @@ def finite_values(hp):
     return values
 
 
-class SearchOracle(oracle_module.Oracle):
-    """A keras-tuner ``Oracle`` with the plumbing nases_tf's algorithms share.
+class SearchOracle(AtomicOracleStateMixin, oracle_module.Oracle):
+    """A keras-tuner ``Oracle`` with the plumbing nases_tf's algorithms share, and state
+    files that survive a kill (``oracles.atomic_state``).
 
     Args:
         max_collisions: how many repeated proposals ``populate_space`` tolerates before it

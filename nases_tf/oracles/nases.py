@@ -22,6 +22,7 @@ from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
 from nases_tf.errors import ConfigError
 from nases_tf.oracles import growing_space
+from nases_tf.oracles.atomic_state import AtomicTunerStateMixin
 from nases_tf.oracles.base import SearchOracle
 from nases_tf.oracles.unit_codec import UnitCodec, tunable_names
 
@@ -372,7 +373,7 @@ ORACLE_ARGUMENTS = (
     "max_collisions", "state_update", "learning")
 
 
-class NASES(tuner_module.Tuner):
+class NASES(AtomicTunerStateMixin, tuner_module.Tuner):
     """NASES tuner: keras-tuner's `Tuner` driven by a `NASESOracle`.
 
     Args:

@@ -1,0 +1,163 @@
+"""Checks a stage's checkpoint directory before it is resumed.
+
+A run killed or a disk filled at the wrong moment can leave an empty or garbled
+``checkpoint`` state file, a 0-byte or truncated ``.index`` / ``.data`` file, or the
+``ckpt-N_temp`` directory of an unfinished save. TensorFlow ignores a bad state file with a
+warning and starts over, overwriting finished work. ``prepare_checkpoint_dir`` instead resumes
+from the newest intact checkpoint (saying so), or stops with a one-line DataError naming the
+damaged file; it also removes the leftovers of interrupted saves.
+"""
+
+import glob
+import json
+import os
+import re
+import shutil
+
+from absl import logging
+
+from nases_tf.errors import DataError
+
+STATE_FILE = "checkpoint"
+_PATH_LINE = re.compile(r'^\s*model_checkpoint_path:\s*"([^"]+)"\s*$')
+_ANY_LINE = re.compile(r'^\s*(all_model_checkpoint_paths|model_checkpoint_path|'
+                       r'all_model_checkpoint_timestamps|last_preserved_timestamp):\s*\S.*$')
+
+
+def remove_leftovers(directory):
+    """Deletes what interrupted writes left in ``directory`` (``*_temp`` checkpoint
+    directories and ``.tmp-*`` files); returns the names removed.
+
+    Args:
+        directory: a directory nases_tf writes to (missing: nothing to do).
+    """
+    removed = []
+    if not os.path.isdir(directory):
+        return removed
+    for name in sorted(os.listdir(directory)):
+        full = os.path.join(directory, name)
+        if name.startswith(".tmp-") and os.path.isfile(full):
+            os.remove(full)
+            removed.append(name)
+        elif name.endswith("_temp") and os.path.isdir(full):
+            shutil.rmtree(full)
+            removed.append(name)
+    return removed
+
+
+def _checkpoint_numbers(directory):
+    numbers = []
+    for path in glob.glob(os.path.join(directory, "ckpt-*.index")):
+        match = re.fullmatch(r"ckpt-(\d+)\.index", os.path.basename(path))
+        if match:
+            numbers.append(int(match.group(1)))
+    return sorted(numbers, reverse=True)
+
+
+def read_state_file(directory):
+    """The checkpoint name the ``checkpoint`` state file points to.
+
+    Returns ``(name, problem)``: ``name`` is None when the file is missing or unreadable,
+    and ``problem`` then says why (None when there is simply no file).
+
+    Args:
+        directory: the checkpoint directory.
+    """
+    path = os.path.join(directory, STATE_FILE)
+    if not os.path.exists(path):
+        return None, None
+    try:
+        with open(path) as f:
+            lines = [line for line in f.read().splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"unreadable ({exc})"
+    if not lines:
+        return None, "empty"
+    if not all(_ANY_LINE.match(line) for line in lines):
+        return None, "not a checkpoint state file"
+    names = [m.group(1) for m in map(_PATH_LINE.match, lines) if m]
+    if not names:
+        return None, "names no checkpoint"
+    return os.path.basename(names[0]), None
+
+
+def checkpoint_problem(prefix):
+    """Why the checkpoint ``prefix`` (``.../ckpt-N``) cannot be restored, or None if every
+    tensor in it reads back and its JSON sidecar parses.
+
+    Args:
+        prefix: the checkpoint path without ``.index``.
+    """
+    import tensorflow as tf
+
+    index = prefix + ".index"
+    if not os.path.isfile(index):
+        return f"{index} is missing"
+    if os.path.getsize(index) == 0:
+        return f"{index} is empty"
+    data_files = glob.glob(glob.escape(prefix) + ".data-*")
+    if not data_files:
+        return f"{prefix}.data-* is missing"
+    for path in data_files:
+        if os.path.getsize(path) == 0:
+            return f"{path} is empty"
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        for key in reader.get_variable_to_shape_map():
+            reader.get_tensor(key)
+    except (tf.errors.OpError, ValueError, RuntimeError, IndexError) as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        return f"{prefix} is damaged or truncated ({first})"
+    sidecar = prefix + ".json"
+    if os.path.exists(sidecar):
+        try:
+            with open(sidecar) as f:
+                json.load(f)
+        except (OSError, ValueError):
+            return f"{sidecar} is not valid JSON"
+    return None
+
+
+def _write_state_file(directory, names):
+    from nases_tf.fileio import write_text
+
+    lines = [f'model_checkpoint_path: "{names[0]}"']
+    lines += [f'all_model_checkpoint_paths: "{name}"' for name in reversed(names)]
+    write_text(os.path.join(directory, STATE_FILE), "\n".join(lines) + "\n")
+
+
+def prepare_checkpoint_dir(directory):
+    """Makes ``directory`` safe to resume from before a ``CheckpointManager`` reads it.
+
+    Removes leftovers of interrupted saves; if the state file or the checkpoint it names is
+    damaged, points the state file at the newest intact checkpoint (with a warning), or
+    raises DataError naming the damaged file when none is intact.
+
+    Args:
+        directory: a ``RunCheckpoint`` directory (missing: nothing to do).
+    """
+    removed = remove_leftovers(directory)
+    if removed:
+        logging.warning("removed leftovers of an interrupted save in %s: %s", directory,
+                        ", ".join(removed))
+    numbers = _checkpoint_numbers(directory) if os.path.isdir(directory) else []
+    name, state_problem = read_state_file(directory)
+    state_path = os.path.join(directory, STATE_FILE)
+    if name is None and state_problem is None and not numbers:
+        return
+    if name is not None:
+        problem = checkpoint_problem(os.path.join(directory, name))
+        if problem is None:
+            return
+    else:
+        problem = f"{state_path} is {state_problem or 'missing'}"
+    intact = [n for n in numbers
+              if f"ckpt-{n}" != name and checkpoint_problem(
+                  os.path.join(directory, f"ckpt-{n}")) is None]
+    if not intact:
+        raise DataError(f"{problem}, and no intact checkpoint is left in {directory}: "
+                        "remove the directory (or rerun with --overwrite) to start the "
+                        "stage afresh")
+    _write_state_file(directory, [f"ckpt-{n}" for n in intact])
+    logging.warning("%s; resuming from the newest intact checkpoint, %s", problem,
+                    os.path.join(directory, f"ckpt-{intact[0]}"))
