@@ -3,7 +3,7 @@ writes goes through here (temp file, then rename), so a killed run never leaves 
 
 import json
 import os
-import tempfile
+import uuid
 
 from absl import logging
 
@@ -13,14 +13,30 @@ from nases_tf.errors import DataError
 def _atomic_replace(path, write):
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=os.path.basename(path))
-    os.close(fd)
+    # Not tempfile.mkstemp: its files are private (0600), and the rename would keep that.
+    # Created with 0666, the file gets the permissions the user's umask gives any new file.
+    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex[:12]}{os.path.basename(path)}")
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         write(tmp)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def atomic_write(path, write_fn):
+    """Writes the file ``path`` atomically: ``write_fn`` fills a temporary file beside it,
+    which then replaces ``path`` in one rename, so readers see the old file or the whole new
+    one, never a part.
+
+    Args:
+        path: the file to write; its folder is created if missing.
+        write_fn: a function taking the temporary file's path and writing the content there
+            (e.g. ``figure.savefig``); the temporary name ends with ``path``'s base name, so
+            a writer that picks the format from the extension picks the same one.
+    """
+    _atomic_replace(path, write_fn)
 
 
 def write_json(path, obj, indent=2):

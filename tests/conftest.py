@@ -21,6 +21,16 @@ def natural_npz():
     return str(NATURAL_NPZ)
 
 
+@pytest.fixture(scope="session")
+def nb201_table():
+    """The shipped NAS-Bench-201 table (CIFAR-10 column) as a ``NasBench201Table``."""
+    if not NB201_CSV.is_file():
+        pytest.skip(f"{NB201_CSV} not found: the shipped data must stand beside the checkout")
+    from nases_tf.benchmarks.nasbench201 import NasBench201Table
+
+    return NasBench201Table.load(NB201_CSV, "cifar10")
+
+
 @pytest.fixture(autouse=True)
 def _float32_policy():
     """Every test starts and ends with the float32 Keras policy."""

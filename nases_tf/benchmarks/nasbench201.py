@@ -1,10 +1,16 @@
-"""NAS-Bench-201's published accuracy table, loaded from CSV for search benchmarks.
+"""NAS-Bench-201's published accuracy table as a query API, loaded from CSV.
 
-The CSV (see ``../shared/data/README.md``; made from the NATS-Bench API) has one row per
-architecture with the columns ``CIFAR10TestAccuracy200Epochs``,
-``CIFAR100TestAccuracy200Epochs``, ``ImageNetTestAccuracy200Epochs`` and
-``ArchitectureString``. The values are 200-epoch *test* accuracies averaged over training
-seeds: a search rewarded with them is told the truth without noise.
+The CSV (exported from the NATS-Bench API) has one row per architecture with
+the columns ``CIFAR10TestAccuracy200Epochs``, ``CIFAR100TestAccuracy200Epochs``,
+``ImageNetTestAccuracy200Epochs`` and ``ArchitectureString``. The values are 200-epoch *test*
+accuracies averaged over training seeds: a search rewarded with them is told the truth
+without noise.
+
+Typical use::
+
+    table = NasBench201Table.load("nasbench201_cifar10.csv", "cifar100")
+    table.query("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|none~0|none~1|none~2|")
+    table.optimum()
 
 Lookups index a dense numpy array by the architecture's base-5 code, so a batch of
 architectures costs one fancy-indexing operation.
@@ -165,6 +171,12 @@ class NasBench201Table:
     def __len__(self):
         return int(np.sum(~np.isnan(self.accuracies)))
 
+    def _validate(self, arch):
+        """``arch`` (6 ints or a NAS-Bench-201 string) as a tuple of 6 ints in ``[0, 5)``."""
+        if isinstance(arch, str):
+            return self.space.from_string(arch)
+        return self.space.validate(arch)
+
     def accuracy(self, arch):
         """Test accuracy (percent, a Python float) of one architecture.
 
@@ -174,9 +186,7 @@ class NasBench201Table:
         Raises:
             ArchitectureError: if ``arch`` is not a valid architecture or is not in the table.
         """
-        if isinstance(arch, str):
-            arch = self.space.from_string(arch)
-        arch = self.space.validate(arch)
+        arch = self._validate(arch)
         value = self.accuracies[int(arch_codes(arch))]
         if math.isnan(value):
             raise ArchitectureError(
@@ -200,6 +210,33 @@ class NasBench201Table:
                 f"architecture {self.space.to_string(missing)} is not in the NAS-Bench-201 "
                 "table")
         return values
+
+    def query(self, arch):
+        """Everything the table says about one architecture.
+
+        Args:
+            arch: an architecture, as for ``accuracy``.
+
+        Returns:
+            ``{"architecture": string, "code": base-5 code, "dataset": dataset name,
+            "test_accuracy": percent, "rank": entries strictly better (0 = the best)}``.
+
+        Raises:
+            ArchitectureError: as ``accuracy``.
+        """
+        arch = self._validate(arch)
+        accuracy = self.accuracy(arch)
+        return {"architecture": self.space.to_string(arch), "code": int(arch_codes(arch)),
+                "dataset": self.dataset, "test_accuracy": accuracy,
+                "rank": self.rank(accuracy)}
+
+    def __contains__(self, arch):
+        """Whether the table has an entry for ``arch`` (6 ints or a string; False if invalid)."""
+        try:
+            self.accuracy(arch)
+        except ArchitectureError:
+            return False
+        return True
 
     def optimum(self):
         """``(architecture, accuracy)`` of the best entry of the table."""

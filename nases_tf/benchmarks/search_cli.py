@@ -1,0 +1,141 @@
+"""Command line of the NAS-Bench-201 search benchmark: absl flags -> run -> report files.
+
+Installed as ``nases-benchmark-search``; ``bin/benchmark_search.py`` calls the same ``run``.
+Example::
+
+    nases-benchmark-search --table=../shared/data/nasbench201_cifar10.csv \\
+        --strategies=random,local,evolution,reinforce,nases,bayesian:2 --budget=200 \\
+        --seeds=50 --output_json=runs/nb201.json --plot=runs/nb201.png
+
+Rewards are the table's test accuracies without noise (see ``nases_tf.benchmarks.search``).
+"""
+
+import os
+import sys
+
+# Set before keras-tuner brings TensorFlow in: its C++ start-up chatter hides the report.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+from nases_tf.benchmarks.nasbench201 import DATASET_COLUMNS, NasBench201Table  # noqa: E402
+from nases_tf.benchmarks.plots import plot_report  # noqa: E402
+from nases_tf.benchmarks.search import format_report, run_benchmark  # noqa: E402
+from nases_tf.benchmarks.strategies import STRATEGIES, parse_strategies  # noqa: E402
+from nases_tf.errors import ConfigError, NasesError  # noqa: E402
+from nases_tf.fileio import write_json  # noqa: E402
+
+
+def define_flags(flag_values=None):
+    """Defines the benchmark's absl flags.
+
+    Args:
+        flag_values: an absl ``FlagValues`` (absl's global ``FLAGS`` if None).
+    """
+    fv = flag_values if flag_values is not None else flags.FLAGS
+    flags.DEFINE_string("table", None, "NAS-Bench-201 CSV (e.g. ../shared/data/"
+                        "nasbench201_cifar10.csv).", flag_values=fv)
+    flags.DEFINE_enum("dataset", "cifar10", list(DATASET_COLUMNS),
+                      "Which accuracy column of the table to search.", flag_values=fv)
+    flags.DEFINE_string("strategies", "random,local,evolution,reinforce,nases,nases_frozen,"
+                        "bayesian:2",
+                        "Comma-separated strategies among " + ", ".join(STRATEGIES) +
+                        "; NAME:N runs NAME on the first N seeds only.", flag_values=fv)
+    flags.DEFINE_integer("budget", 200, "Distinct architectures each run may query.",
+                         flag_values=fv)
+    flags.DEFINE_integer("seeds", 50, "Runs per strategy (seeds 0..N-1).", flag_values=fv)
+    flags.DEFINE_string("output_json", None, "Write the summary JSON here.", flag_values=fv)
+    flags.DEFINE_string("plot", None, "Write a PNG of best-so-far curves here.",
+                        flag_values=fv)
+    flags.DEFINE_integer("population", 20, "Regularized evolution: population size.",
+                         flag_values=fv)
+    flags.DEFINE_integer("tournament", 10, "Regularized evolution: tournament sample size.",
+                         flag_values=fv)
+    flags.DEFINE_float("reinforce_lr", 0.2, "REINFORCE: learning rate on the logits.",
+                       flag_values=fv)
+    flags.DEFINE_float("reinforce_entropy", 0.01, "REINFORCE: entropy bonus weight.",
+                       flag_values=fv)
+    flags.DEFINE_integer("local_initial_random", 10, "Local search: random trials before "
+                         "the first climb.", flag_values=fv)
+    flags.DEFINE_enum("nases_state_update", "elitist", ["decoded", "elitist", "best"],
+                      "NASES: how a chain's state moves (NASESOracle's state_update).",
+                      flag_values=fv)
+    flags.DEFINE_integer("nases_samples_per_update", 8, "NASES: chains, and trials per "
+                         "REINFORCE step (tuned on held-out seeds 1000-1019).",
+                         flag_values=fv)
+    flags.DEFINE_float("nases_initial_sigma", 0.3, "NASES: initial policy standard "
+                       "deviation (tuned on held-out seeds 1000-1019).", flag_values=fv)
+    flags.DEFINE_integer("nases_embedding_dim", None, "NASES: embedding size (None: the "
+                         "Oracle's default).", flag_values=fv)
+    flags.DEFINE_float("max_proposals_factor", 2.0, "Each oracle may propose this many "
+                       "times --budget trials (duplicates included).", flag_values=fv)
+    flags.DEFINE_integer("blas_threads", 1, "Cap on numpy/scipy BLAS and OpenMP threads "
+                         "during the search (0: no cap); one is fastest for these tiny "
+                         "problems.", flag_values=fv)
+    flags.DEFINE_string("workdir", None, "Scratch folder for oracle project directories "
+                        "(default: /dev/shm if writable, else the system temp).",
+                        flag_values=fv)
+
+
+def main(fv):
+    """Runs the benchmark the parsed flags ``fv`` describe; prints and writes its report.
+
+    Args:
+        fv: parsed absl ``FlagValues`` holding the flags of ``define_flags``.
+
+    Returns:
+        The report dict (``nases_tf.benchmarks.search.summarize``'s, plus ``interrupted``
+        and ``settings``).
+    """
+    if not fv.table:
+        raise ConfigError("--table is required (the NAS-Bench-201 CSV)")
+    strategies = parse_strategies(fv.strategies)
+    table = NasBench201Table.load(fv.table, fv.dataset)
+    strategy_flags = {"population": fv.population, "tournament": fv.tournament,
+                      "reinforce_lr": fv.reinforce_lr,
+                      "reinforce_entropy": fv.reinforce_entropy,
+                      "local_initial_random": fv.local_initial_random,
+                      "nases_state_update": fv.nases_state_update,
+                      "nases_samples_per_update": fv.nases_samples_per_update,
+                      "nases_initial_sigma": fv.nases_initial_sigma,
+                      "nases_embedding_dim": fv.nases_embedding_dim}
+    report = run_benchmark(table, strategies, fv.budget, fv.seeds, strategy_flags,
+                           fv.workdir, fv.max_proposals_factor,
+                           blas_threads=fv.blas_threads)
+    report["settings"] = {"strategies": fv.strategies, "budget": fv.budget,
+                          "seeds": fv.seeds, **strategy_flags,
+                          "max_proposals_factor": fv.max_proposals_factor,
+                          "blas_threads": fv.blas_threads}
+    print(format_report(report))
+    if report["interrupted"]:
+        print("(interrupted: strategies and seeds that did not finish are missing)")
+    if fv.output_json:
+        write_json(fv.output_json, report)
+        print(f"wrote {fv.output_json}")
+    if fv.plot and plot_report(report, fv.plot):
+        print(f"wrote {fv.plot}")
+    return report
+
+
+def _app_main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        main(flags.FLAGS)
+    except NasesError as e:
+        sys.exit(f"error: {e}")
+
+
+def run(argv=None):
+    """The console entry point: parses the command line (``sys.argv`` if ``argv`` is None)
+    into absl's global flags and runs the benchmark; bad input exits with a one-line error.
+
+    Args:
+        argv: the command line, program name first, or None.
+    """
+    define_flags()
+    app.run(_app_main, argv)
+
+
+if __name__ == "__main__":
+    run()
