@@ -7,6 +7,7 @@ import uuid
 
 from absl import logging
 
+from nases_tf import messages
 from nases_tf.errors import DataError
 
 
@@ -160,7 +161,7 @@ class RunCheckpoint:
             first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
             raise DataError(f"checkpoint {path} does not fit this run's model (was it made "
                             f"with other settings?): {first}") from None
-        logging.info("resuming from checkpoint %s", path)
+        messages.say("resuming from checkpoint %s", path)
         sidecar = path + ".json"
         return read_json(sidecar, "checkpoint state") if os.path.exists(sidecar) else {}
 

@@ -12,7 +12,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
-from nases_tf import data, drawing, fileio, runtime, schedule
+from nases_tf import data, drawing, fileio, messages, runtime, schedule
 from nases_tf.child_training import compile_child
 from nases_tf.networks import count_params
 from nases_tf.networks.build import build_model
@@ -84,7 +84,7 @@ def train_final(space, arch, images, output_dir, config):
     final_dir = os.path.join(output_dir, "final")
     results_path = os.path.join(final_dir, "results.json")
     if os.path.exists(results_path):
-        logging.info("final training already finished: %s", results_path)
+        messages.say("final training already finished: %s", results_path)
         return fileio.read_json(results_path, "final results")
     if drawing.drawable(space):
         drawing.write_svg(space, arch, os.path.join(final_dir, "arch.svg"))
@@ -104,9 +104,9 @@ def train_final(space, arch, images, output_dir, config):
     seconds_before = (run_ckpt.restore() or {}).get("seconds", 0.0)
     initial_epoch = int(epoch_var.numpy())
     if initial_epoch >= config.epochs:
-        logging.info("final training already trained all %d epochs; evaluating", config.epochs)
+        messages.say("final training already trained all %d epochs; evaluating", config.epochs)
     elif initial_epoch:
-        logging.info("resuming final training at epoch %d of %d", initial_epoch + 1,
+        messages.say("resuming final training at epoch %d of %d", initial_epoch + 1,
                      config.epochs)
     params = count_params(model)
     logging.info("final training of %s (%d parameters) for %d epochs", space.readable(arch),

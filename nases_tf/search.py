@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import data, drawing, fileio, schedule
+from nases_tf import data, drawing, fileio, messages, schedule
 from nases_tf.child_training import train_and_score
 from nases_tf.embedding.chains import Chains
 from nases_tf.embedding.config import EmbeddingConfig
@@ -278,7 +278,7 @@ class Search:
         arch_path = os.path.join(self.search_dir, "arch.json")
         state = self.checkpoint.restore()
         if os.path.exists(arch_path) and int(self.epoch.numpy()) >= cfg.epochs:
-            logging.info("search already finished: %s", arch_path)
+            messages.say("search already finished: %s", arch_path)
             return fileio.read_json(arch_path, "search result")
         if state:
             self.tracker = _RewardTracker({k: tuple(v) for k, v in state["seen"].items()})
@@ -287,7 +287,7 @@ class Search:
             self._episode_cache = state.get("episode_cache", {})
             self.controller_seconds = state.get("controller_seconds", 0.0)
             self.total_seconds = state.get("total_seconds", 0.0)
-            logging.info("resuming the search at epoch %d of %d", int(self.epoch.numpy()) + 1,
+            messages.say("resuming the search at epoch %d of %d", int(self.epoch.numpy()) + 1,
                          cfg.epochs)
         while int(self.epoch.numpy()) < cfg.epochs:
             epoch = int(self.epoch.numpy())

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import encoding, fileio
+from nases_tf import encoding, fileio, messages
 from nases_tf.embedding.config import CODERS, DEFAULTS, EmbeddingConfig, default_embedding_dim
 from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
 from nases_tf.errors import ConfigError, DataError
@@ -249,7 +249,7 @@ class Coder:
         ckpt.restore()
         step = int(step_var.numpy())
         if step:
-            logging.info("resuming stage 1 at step %d of %d", step + 1, cfg.pretrain_steps)
+            messages.say("resuming stage 1 at step %d of %d", step + 1, cfg.pretrain_steps)
         writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
         untrained = self.evaluate(random_embeddings=1000) if step == 0 else None
         if untrained:
