@@ -1,12 +1,10 @@
 #!/usr/bin/env python
 """NASES from the command line: python bin/run_nases.py --flagfile=configs/demo.cfg"""
+from absl import flags
 
-import os
-import sys
+from nases_tf import cli
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from nases_tf import cli  # noqa: E402
+flags.adopt_module_key_flags(cli)  # --help lists the project's flags
 
 if __name__ == "__main__":
     cli.run()
