@@ -2,10 +2,11 @@
 
 Sections of the report (each a key of the output JSON's ``sections``):
 
-- ``supernet_vs_standalone``: training images/second of the ``MacroSupernet`` on random
-  architectures against the standalone model (``build_macro_model``) of the same
-  architectures, both trained with the same loss (cross-entropy + L2) and optimizer (SGD,
-  Nesterov momentum, SGDR) in a ``tf.function``, on the same fixed batch. The steps that
+- ``supernet_vs_standalone``: training images/second of the macro supernet on random
+  architectures, with the train step the search runs (``Supernet.make_train_step``),
+  against the standalone models of the same architectures, trained with the same loss
+  (cross-entropy + L2) and optimizer (SGD, Nesterov momentum, SGDR) by
+  ``networks.steps.make_train_step``, on the same fixed batch. The steps that
   trace a function are not timed. Goal: ratio >= 0.9.
 - ``input_pipeline``: images/second that ``data.train_batches`` produces (the shipped
   natural-image npz, or random uint8 images without it) against the images/second the
@@ -25,8 +26,8 @@ import numpy as np
 import tensorflow as tf
 
 from nases_tf import data, schedule
-from nases_tf.networks.macro import build_macro_model
-from nases_tf.networks.macro_supernet import MacroSupernet, make_eval_step, make_train_step
+from nases_tf.networks import build_network, build_supernet
+from nases_tf.networks.steps import make_train_step
 from nases_tf.spaces import MacroSpace
 
 SUPERNET_GOAL = 0.9
@@ -58,30 +59,6 @@ def _sync(value):
     return [np.asarray(v) for v in tf.nest.flatten(value)]
 
 
-def make_model_train_step(model, optimizer):
-    """The standalone model's training step, with the supernet step's loss and update:
-    a ``tf.function`` ``(images, labels) -> (loss, accuracy)``."""
-    variables = model.trainable_variables
-    if not optimizer.built:
-        optimizer.build(variables)
-
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            logits = model(images, training=True)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-            if model.losses:
-                loss += tf.add_n(model.losses)
-            scaled = optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, variables)
-        optimizer.apply(grads, variables)
-        hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int64), labels)
-        return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
-
-    return train_step
-
-
 def _timed(step, args):
     wall, cpu = time.perf_counter(), time.process_time()
     _sync(step(*args))
@@ -104,8 +81,8 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     rng = np.random.default_rng(seed)
     images = tf.constant(rng.normal(size=(batch_size, 32, 32, 3)).astype(np.float32))
     labels = tf.constant(rng.integers(0, 10, size=batch_size).astype(np.int64))
-    supernet = MacroSupernet(space, filters=filters)
-    sn_step = make_train_step(supernet, schedule.child_optimizer(100), batch_size=batch_size)
+    supernet = build_supernet(space, filters=filters)
+    sn_step = supernet.make_train_step(schedule.child_optimizer(100), batch_size=batch_size)
     arch_tensors = [supernet.arch_tensor(a) for a in archs]
     start = time.perf_counter()
     for s in range(max(1, warmup_steps)):
@@ -113,8 +90,8 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     sn_trace = time.perf_counter() - start
     rows, totals = [], np.zeros((2, 2))  # [supernet, standalone] x [wall, cpu]
     for a, arch in enumerate(archs):
-        model = build_macro_model(space, arch, filters=filters)
-        sa_step = make_model_train_step(model, schedule.child_optimizer(100))
+        model = build_network(space, arch, filters=filters)
+        sa_step = make_train_step(model, schedule.child_optimizer(100))
         for _ in range(max(1, warmup_steps)):
             _sync(sa_step(images, labels))
         times = np.zeros((2, steps, 2))
@@ -213,8 +190,8 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
         controller_step()
     step_time = (time.perf_counter() - start) / repeats
 
-    supernet = MacroSupernet(space, filters=filters)
-    eval_step = make_eval_step(supernet, batch_size=batch_size)
+    supernet = build_supernet(space, filters=filters)
+    eval_step = supernet.make_eval_step(batch_size=batch_size)
     rng = np.random.default_rng(seed)
     images = tf.constant(rng.normal(size=(batch_size, 32, 32, 3)).astype(np.float32))
     labels = tf.constant(rng.integers(0, 10, batch_size).astype(np.int64))

@@ -149,17 +149,16 @@ class Search:
         self.total_seconds = 0.0
 
     def _build_supernet(self):
-        from nases_tf.networks.macro_supernet import make_eval_step, make_train_step
-        from nases_tf.networks.supernets import build_supernet
+        from nases_tf.networks import build_supernet
 
         self.supernet = build_supernet(self.space, filters=self.config.filters,
                                        num_classes=self.num_classes,
                                        input_shape=self.train_x.shape[1:])
         self.optimizer = schedule.child_optimizer(self.steps_per_epoch)
         self.optimizer.build(self.supernet.trainable_variables)
-        self.train_step = make_train_step(self.supernet, self.optimizer,
-                                          batch_size=self.config.batch_size)
-        self.eval_step = make_eval_step(self.supernet, batch_size=self.config.batch_size)
+        self.train_step = self.supernet.make_train_step(self.optimizer,
+                                                        batch_size=self.config.batch_size)
+        self.eval_step = self.supernet.make_eval_step(batch_size=self.config.batch_size)
         val = data.eval_batches(self.val_x, self.val_y, self.config.batch_size, self.mean,
                                 self.std)
         self.val_batches = [(x, y) for x, y in val if len(y) == self.config.batch_size]
