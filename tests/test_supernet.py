@@ -191,19 +191,3 @@ def test_saved_supernet_reloads_to_same_outputs(supernet, batch, tmp_path):
     a = supernet.arch_tensor(_cross_both_reductions())
     np.testing.assert_allclose(again((images, a), training=False).numpy(),
                                supernet((images, a), training=False).numpy(), atol=1e-6)
-
-
-def test_throughput_benchmark_runs_on_a_tiny_case(tmp_path):
-    from nases_tf import benchmark_throughput
-
-    result = benchmark_throughput.run(layers=3, filters=4, batch_size=8, archs=2, steps=1,
-                                      warmup_steps=1, pipeline_batches=2,
-                                      data_path=str(tmp_path / "absent.npz"), log=lambda _: None)
-    sections = result["sections"]
-    assert set(sections) == {"supernet_vs_standalone", "input_pipeline", "controller_share"}
-    assert sections["supernet_vs_standalone"]["supernet_traces"] == 1
-    assert sections["supernet_vs_standalone"]["ratio"] > 0
-    assert sections["input_pipeline"]["ratio"] > 0
-    assert 0 < sections["controller_share"]["share"] < 1
-    table = benchmark_throughput.format_table(result)
-    assert "supernet / standalone" in table and "controller+decoder share" in table

@@ -1,0 +1,1 @@
+"""Benchmarks: the NAS-Bench-201 query API and the search-benchmark driver, report and plots."""
