@@ -72,8 +72,8 @@ class MacroSupernet(Supernet):
 
     space_name = "macro"
 
-    def __init__(self, space, **kwargs):
-        super().__init__(space, **kwargs)
+    def _create_layers(self):
+        space = self.space
         self._op_pos, self._skip_pos = _op_positions(space)
         self._points = tuple(space.reduction_after())
         self._needed = needed_table(space)
@@ -86,7 +86,6 @@ class MacroSupernet(Supernet):
                                  for r, point in enumerate(self._points)
                                  for j in range(point + 1)]
         self.head = ClassifierHead(self.num_classes, weight_decay=wd, name="head")
-        self.build()
 
     # -- structure -----------------------------------------------------------------------
 

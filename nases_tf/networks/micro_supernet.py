@@ -53,8 +53,8 @@ class MicroSupernet(Supernet):
 
     space_name = "micro"
 
-    def __init__(self, space, **kwargs):
-        super().__init__(space, **kwargs)
+    def _create_layers(self):
+        space = self.space
         self._plan = cell_plan(space, self.filters)
         wd, nodes = self.weight_decay, space.nodes
         self.stem = Stem(3 * self.filters, weight_decay=wd, name="stem")
@@ -77,7 +77,6 @@ class MicroSupernet(Supernet):
         self._pos = {kind: [[space.position(kind, i, f)
                              for f in ("input_a", "op_a", "input_b", "op_b")]
                             for i in range(nodes)] for kind in CELL_KINDS}
-        self.build()
 
     # -- structure -----------------------------------------------------------------------
 

@@ -37,11 +37,11 @@ class Supernet(keras.Model):
     """Base of the weight-sharing supernets: config, architecture tensor, weight copies to
     and from standalone models, and the search's train and eval steps.
 
-    A subclass sets ``space_name`` (the ``space.name`` it serves), creates its layers after
-    calling this constructor, creates every variable in ``build`` (none may be created
-    inside a ``tf.switch_case`` branch) and calls ``self.build()``. Its layers are copied by
-    name; ``_copy_layer`` may be overridden for layers whose shapes differ from their
-    standalone counterparts.
+    A subclass sets ``space_name`` (the ``space.name`` it serves), creates its layers in
+    ``_create_layers`` and every variable in ``build`` (none may be created inside a
+    ``tf.switch_case`` branch); the constructor calls both. Weights copy between layers of
+    the same name; a subclass overrides ``_copy_layer`` for layers whose shapes differ from
+    their standalone counterparts.
 
     Args:
         space: the search space (its ``name`` must be ``space_name``).
@@ -65,6 +65,12 @@ class Supernet(keras.Model):
         self.filters, self.num_classes = int(filters), int(num_classes)
         self.image_shape = tuple(int(s) for s in input_shape)
         self.weight_decay = float(weight_decay)
+        self._create_layers()
+        self.build()
+
+    def _create_layers(self):
+        """Creates the supernet's layers (the attributes ``call`` and ``build`` use)."""
+        raise NotImplementedError
 
     def arch_tensor(self, arch):
         """``arch`` (anything ``space.validate`` accepts) as the int32 tensor ``call`` takes.
