@@ -7,7 +7,7 @@ here, so they share one loss, optimizer and schedule.
 import keras
 
 from nases_tf import data, schedule
-from nases_tf.networks.build import build_model
+from nases_tf.networks import build_network
 
 
 def compile_child(model, steps_per_epoch, first_cycle_epochs=schedule.FIRST_CYCLE_EPOCHS,
@@ -39,8 +39,8 @@ def train_and_score(space, arch, train_x, train_y, val_x, val_y, epochs, batch_s
     """
     mean, std = data.channel_stats(train_x)
     steps = len(train_x) // batch_size
-    model = build_model(space, arch, filters=filters, num_classes=num_classes,
-                        input_shape=train_x.shape[1:])
+    model = build_network(space, arch, filters=filters, num_classes=num_classes,
+                          input_shape=train_x.shape[1:])
     compile_child(model, steps, first_cycle_epochs=epochs)
     model.fit(data.train_batches(train_x, train_y, batch_size, seed, mean, std,
                                  last_epoch=epochs, cutout=cutout),

@@ -144,10 +144,6 @@ def validate_flags():
               }.get(FLAGS.space, {})
     space = spaces.make_space(FLAGS.space, **kwargs)
     extras = {"space": space, "profile_steps": parse_profile_steps(FLAGS.profile_steps)}
-    if FLAGS.reward == "weight_sharing" and FLAGS.stage in ("search", "all") and \
-            space.name not in ("macro", "micro"):
-        raise ConfigError(f"--reward=weight_sharing has no supernet for --space={space.name}; "
-                          "use --reward=episodic")
     if FLAGS.stage == "final":
         searched = os.path.join(FLAGS.output_dir, "search", "arch.json")
         arch = FLAGS.arch or (searched if os.path.isfile(searched) else None)
@@ -226,6 +222,11 @@ def run_stages(extras):
     images = data.load_images(FLAGS.dataset, FLAGS.data_dir) if FLAGS.stage != "pretrain" else None
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     space = extras["space"]
+    if FLAGS.reward == "weight_sharing" and FLAGS.stage in ("search", "all"):
+        from nases_tf.networks import has_supernet
+        if not has_supernet(space.name):
+            raise ConfigError(f"--reward=weight_sharing has no supernet for --space="
+                              f"{space.name}; use --reward=episodic")
 
     def begin(stage):  # records the stage's settings in output_dir, refusing other ones
         run_identity.begin_stage(FLAGS.output_dir, stage, FLAGS.flag_values_dict(), space,

@@ -14,8 +14,7 @@ import tensorflow as tf
 
 from nases_tf import data, drawing, fileio, messages, runtime, schedule
 from nases_tf.child_training import compile_child
-from nases_tf.networks import count_params
-from nases_tf.networks.build import build_model
+from nases_tf.networks import build_network, count_params
 
 
 @dataclasses.dataclass
@@ -93,8 +92,8 @@ def train_final(space, arch, images, output_dir, config):
     steps = len(images.train_x) // config.batch_size
     strategy = runtime.make_strategy(config.strategy)
     with strategy.scope():
-        model = build_model(space, arch, filters=config.filters,
-                            num_classes=images.num_classes, input_shape=images.image_shape)
+        model = build_network(space, arch, filters=config.filters,
+                              num_classes=images.num_classes, input_shape=images.image_shape)
         compile_child(model, steps, config.first_cycle_epochs, config.lr_max, config.lr_min)
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)

@@ -11,7 +11,7 @@ import numpy as np
 
 from nases_tf import data
 from nases_tf.child_training import compile_child
-from nases_tf.networks.build import build_model
+from nases_tf.networks import build_network
 from nases_tf.spaces.macro import MACRO_OPS, MacroSpace
 
 # CIFAR-10's 45k-image search split in batches of 128.
@@ -28,7 +28,7 @@ class MacroHyperModel(keras_tuner.HyperModel):
     ``build(hp)`` declares, layer by layer in the space's vector order, one ``Choice``
     ``op_i`` among the five op names (``MACRO_OPS``) and one ``Boolean`` ``skip_i_j`` per
     earlier layer ``j``, builds the standalone network of that architecture
-    (``nases_tf.networks.build.build_model``) and compiles it with the paper's child
+    (``nases_tf.networks.build_network``) and compiles it with the paper's child
     recipe (``nases_tf.child_training.compile_child``: Nesterov SGD on an SGDR schedule
     whose first cycle spans ``epochs`` epochs of ``steps_per_epoch`` batches, sparse
     cross-entropy on logits, ``accuracy``).
@@ -87,8 +87,8 @@ class MacroHyperModel(keras_tuner.HyperModel):
 
     def build(self, hp):
         arch = self.architecture(hp)
-        model = build_model(self.space, arch, filters=self.filters,
-                            num_classes=self.num_classes, input_shape=self.input_shape)
+        model = build_network(self.space, arch, filters=self.filters,
+                              num_classes=self.num_classes, input_shape=self.input_shape)
         return compile_child(model, self.steps_per_epoch, first_cycle_epochs=self.epochs)
 
     def fit(self, hp, model, x=None, y=None, validation_data=None, epochs=None,

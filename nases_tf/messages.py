@@ -14,5 +14,5 @@ def say(message, *args):
     """
     text = message % args if args else message
     logging.info(text)
-    if logging.get_verbosity() > logging.INFO:  # else the log line above is already shown
+    if logging.get_verbosity() < logging.INFO:  # absl: lower is quieter; else the line is shown
         print(text, file=sys.stderr, flush=True)

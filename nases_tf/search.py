@@ -140,7 +140,12 @@ class Search:
                                           self.controller.trackables().items()}}
         if config.reward == "weight_sharing":
             self._build_supernet()
-            objects.update(supernet=self.supernet, supernet_optimizer=self.optimizer)
+            # Keras keeps the op layers in lists a tf.train.Checkpoint cannot see: every
+            # variable (BN moving statistics included) is tracked by its position instead
+            # (the supernet's variable order is fixed by its space and sizes).
+            objects.update(supernet=self.supernet, supernet_optimizer=self.optimizer,
+                           supernet_variables={f"v{i}": v for i, v in
+                                               enumerate(self.supernet.variables)})
         self.checkpoint = fileio.RunCheckpoint(
             os.path.join(self.search_dir, "checkpoints"), **objects)
         self.writer = tf.summary.create_file_writer(
@@ -151,17 +156,16 @@ class Search:
         self.total_seconds = 0.0
 
     def _build_supernet(self):
-        from nases_tf.networks.macro_supernet import make_eval_step, make_train_step
-        from nases_tf.networks.supernets import build_supernet
+        from nases_tf.networks import build_supernet
 
         self.supernet = build_supernet(self.space, filters=self.config.filters,
                                        num_classes=self.num_classes,
                                        input_shape=self.train_x.shape[1:])
         self.optimizer = schedule.child_optimizer(self.steps_per_epoch)
         self.optimizer.build(self.supernet.trainable_variables)
-        self.train_step = make_train_step(self.supernet, self.optimizer,
-                                          batch_size=self.config.batch_size)
-        self.eval_step = make_eval_step(self.supernet, batch_size=self.config.batch_size)
+        self.train_step = self.supernet.make_train_step(self.optimizer,
+                                                        batch_size=self.config.batch_size)
+        self.eval_step = self.supernet.make_eval_step(batch_size=self.config.batch_size)
         val = data.eval_batches(self.val_x, self.val_y, self.config.batch_size, self.mean,
                                 self.std)
         self.val_batches = [(x, y) for x, y in val if len(y) == self.config.batch_size]

@@ -1,37 +1,14 @@
-"""Standalone macro child networks: ops, shapes, parameter counts, saving."""
+"""Standalone macro child networks (shapes, parameter counts, saving) and the registry of
+each space's networks."""
 
 import keras
 import numpy as np
 import pytest
 
-from nases_tf import ops
-from nases_tf.networks import build_macro_model, count_params
-from nases_tf.spaces import MACRO_OPS, MacroSpace
-
-
-@pytest.mark.parametrize("op", MACRO_OPS)
-@pytest.mark.parametrize("project", [False, True])
-def test_every_op_keeps_shape_and_runs(op, project):
-    layer = ops.MacroOp(op, 8, project=project)
-    x = np.random.default_rng(0).normal(size=(2, 16, 16, 8)).astype("float32")
-    y = layer(x, training=True)
-    assert tuple(y.shape) == x.shape
-    assert np.all(np.isfinite(np.asarray(y)))
-    convs = op.startswith("sep_conv")
-    assert bool(layer.trainable_weights) == convs
-    if op == "identity":
-        np.testing.assert_array_equal(np.asarray(y), x)
-    if op == "max_pool_3x3":
-        # the custom-gradient max pool equals TensorFlow's own, forward and backward
-        import tensorflow as tf
-        xt = tf.constant(x)
-        with tf.GradientTape(persistent=True) as tape:
-            tape.watch(xt)
-            mine = layer(xt)
-            ref = tf.nn.max_pool2d(xt, 3, 1, "SAME")
-        np.testing.assert_array_equal(mine.numpy(), ref.numpy())
-        np.testing.assert_allclose(tape.gradient(mine, xt).numpy(),
-                                   tape.gradient(ref, xt).numpy())
+from nases_tf.errors import ConfigError
+from nases_tf.networks import (MacroSupernet, MicroSupernet, build_macro_model, build_network,
+                               build_supernet, count_params, has_supernet, register_network)
+from nases_tf.spaces import MacroSpace, MicroSpace, NasBench201Space
 
 
 def test_random_architecture_builds_and_runs_forward():
@@ -79,3 +56,39 @@ def test_saved_model_reloads_to_same_outputs(tmp_path):
     model.save(path)
     again = keras.models.load_model(path)
     np.testing.assert_allclose(np.asarray(model(x)), np.asarray(again(x)), atol=1e-6)
+
+
+def test_registry_builds_each_spaces_networks():
+    macro, micro = MacroSpace(2), MicroSpace(nodes=1, cells_per_stage=1)
+    model = build_network(macro, macro.join([1, 2], [[], [1]]), filters=4)
+    assert model.name == "macro_child" and model.get_layer("layer1_sep_conv_5x5")
+    model = build_network(micro, micro.sample(np.random.default_rng(0)), filters=4,
+                          input_shape=(16, 16, 3), name="tiny")
+    assert model.name == "tiny" and model.get_layer("cell4_out")
+    assert isinstance(build_supernet(macro, filters=4), MacroSupernet)
+    assert isinstance(build_supernet(micro, filters=2, input_shape=(16, 16, 3)), MicroSupernet)
+    assert has_supernet("macro") and has_supernet("micro") and not has_supernet("nasbench201")
+
+
+def test_registry_names_the_flag_of_a_space_without_networks():
+    space = NasBench201Space()
+    arch = space.sample(np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="--space=nasbench201"):
+        build_network(space, arch)
+    with pytest.raises(ConfigError, match="--reward=episodic"):
+        build_supernet(space)
+
+
+def test_register_network_adds_a_space(monkeypatch):
+    from nases_tf.networks import registry
+
+    monkeypatch.setattr(registry, "_NETWORKS", dict(registry._NETWORKS))
+    calls = []
+
+    def builder(space, arch, filters, num_classes, input_shape, **kwargs):
+        calls.append((space.name, arch, filters, num_classes, input_shape, kwargs))
+        return "model"
+
+    register_network("nasbench201", builder)
+    assert build_network(NasBench201Space(), (0,) * 6, filters=8, weight_decay=0.0) == "model"
+    assert calls == [("nasbench201", (0,) * 6, 8, 10, (32, 32, 3), {"weight_decay": 0.0})]

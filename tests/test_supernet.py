@@ -1,13 +1,15 @@
-"""The macro weight-sharing supernet: equivalence with the standalone model, gradients of
-untaken branches, one trace for all architectures, weight copies."""
+"""The supernet base and the macro weight-sharing supernet: equivalence with the standalone
+model, gradients of untaken branches, one trace for all architectures, weight copies."""
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import (assert_copy_round_trip, assert_eval_changes_no_weight,
+                     assert_trains_each_architecture, random_batch)
 
-from nases_tf.networks import MacroSupernet, build_macro_model, make_eval_step, make_train_step
-from nases_tf.spaces import MacroSpace
+from nases_tf.networks import MacroSupernet, MicroSupernet, build_macro_model
+from nases_tf.spaces import MacroSpace, MicroSpace
 
 LAYERS, FILTERS, BATCH = 6, 8, 8  # reductions after layers 1 and 3
 
@@ -24,10 +26,7 @@ def supernet():
 
 @pytest.fixture(scope="module")
 def batch():
-    rng = np.random.default_rng(0)
-    images = rng.normal(size=(BATCH, 32, 32, 3)).astype("float32")
-    labels = rng.integers(0, 10, size=BATCH).astype("int64")
-    return images, labels
+    return random_batch(BATCH, 32)
 
 
 def _cross_both_reductions():
@@ -111,15 +110,13 @@ def test_one_trace_trains_every_architecture(batch):
     keras.utils.set_random_seed(2)
     supernet = MacroSupernet(space, filters=FILTERS)
     optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
-    train_step = make_train_step(supernet, optimizer, batch_size=BATCH)
-    eval_step = make_eval_step(supernet)
+    train_step = supernet.make_train_step(optimizer, batch_size=BATCH)
+    eval_step = supernet.make_eval_step()
     rng = np.random.default_rng(5)
     archs = {space.sample(rng) for _ in range(40)}
     archs = sorted(archs)[:20]
     assert len(archs) == 20
-    for arch in archs:
-        loss, acc = train_step(images, labels, supernet.arch_tensor(arch))
-        assert np.isfinite(loss.numpy()) and 0.0 <= acc.numpy() <= 1.0
+    assert_trains_each_architecture(train_step, supernet, batch, archs)
     assert train_step.experimental_get_tracing_count() == 1
 
     arch = supernet.arch_tensor(_cross_both_reductions())
@@ -127,15 +124,9 @@ def test_one_trace_trains_every_architecture(batch):
     assert losses[-1] < losses[0]
     assert train_step.experimental_get_tracing_count() == 1
 
-    trainable = [v.numpy() for v in supernet.trainable_variables]
     moving = [v.numpy() for v in supernet.non_trainable_variables]
-    for a in archs[:3]:
-        acc = eval_step(images, labels, supernet.arch_tensor(a))
-        assert acc.dtype == tf.float32 and acc.shape == () and 0.0 <= acc.numpy() <= 1.0
-    assert eval_step.experimental_get_tracing_count() == 1
     # evaluation uses batch statistics: it moves BN moving statistics, never a weight
-    for before, v in zip(trainable, supernet.trainable_variables):
-        np.testing.assert_array_equal(before, v.numpy())
+    assert_eval_changes_no_weight(eval_step, supernet, batch, archs[:3])
     assert any(np.any(before != v.numpy())
                for before, v in zip(moving, supernet.non_trainable_variables))
 
@@ -148,18 +139,10 @@ def test_copy_weights_round_trip(supernet, batch):
     supernet.copy_weights_to(model)
     for a_var, b_var in _supernet_layer_weights(supernet, model):
         np.testing.assert_array_equal(a_var.numpy(), b_var.numpy())
-    # change every weight of the standalone model (moving statistics included) ...
-    rng = np.random.default_rng(9)
-    for v in model.weights:
-        v.assign(v.numpy() + rng.uniform(0.1, 0.2, size=v.shape).astype("float32"))
-    # ... copy it into a fresh supernet and out again into another standalone model
-    other = MacroSupernet.from_config(supernet.get_config())
-    assert len(other.weights) == len(supernet.weights)
-    other.copy_weights_from(model)
-    again = build_macro_model(space, arch, filters=FILTERS)
-    other.copy_weights_to(again)
-    for a_var, b_var in zip(model.weights, again.weights):
-        np.testing.assert_array_equal(a_var.numpy(), b_var.numpy())
+    # change every weight of the standalone model (moving statistics included), copy it
+    # into a fresh supernet and out again into another standalone model
+    other, again = assert_copy_round_trip(
+        supernet, model, lambda: build_macro_model(space, arch, filters=FILTERS))
     a = other.arch_tensor(arch)
     for training in (False, True):
         np.testing.assert_allclose(other((images, a), training=training).numpy(),
@@ -174,17 +157,37 @@ def test_copy_rejects_other_space(supernet):
         supernet.copy_weights_from(model)
 
 
-def test_throughput_benchmark_runs_on_a_tiny_case(tmp_path):
-    from nases_tf import benchmark_throughput
+# -- the base class ----------------------------------------------------------------------------
 
-    result = benchmark_throughput.run(layers=3, filters=4, batch_size=8, archs=2, steps=1,
-                                      warmup_steps=1, pipeline_batches=2,
-                                      data_path=str(tmp_path / "absent.npz"), log=lambda _: None)
-    sections = result["sections"]
-    assert set(sections) == {"supernet_vs_standalone", "input_pipeline", "controller_share"}
-    assert sections["supernet_vs_standalone"]["supernet_traces"] == 1
-    assert sections["supernet_vs_standalone"]["ratio"] > 0
-    assert sections["input_pipeline"]["ratio"] > 0
-    assert 0 < sections["controller_share"]["share"] < 1
-    table = benchmark_throughput.format_table(result)
-    assert "supernet / standalone" in table and "controller+decoder share" in table
+
+def test_a_supernet_checks_its_space_and_keeps_its_config(supernet):
+    with pytest.raises(ValueError, match="MacroSupernet needs a macro space"):
+        MacroSupernet(MicroSpace(nodes=1, cells_per_stage=1))
+    with pytest.raises(ValueError, match="MicroSupernet needs a micro space"):
+        MicroSupernet(MacroSpace(2))
+    assert supernet.name == "macro_supernet"
+    assert supernet.get_config() == {
+        "name": "macro_supernet", "space": {"name": "macro", "layers": LAYERS},
+        "filters": FILTERS, "num_classes": 10, "input_shape": [32, 32, 3],
+        "weight_decay": 1e-4}
+    arch = supernet.arch_tensor(_cross_both_reductions())
+    assert arch.dtype == tf.int32 and arch.shape == (_space().num_decisions,)
+
+
+def test_step_signature_fixes_what_the_search_feeds(supernet):
+    images, labels, arch = supernet.step_signature(BATCH)
+    assert images.shape == (BATCH, 32, 32, 3) and images.dtype == tf.float32
+    assert labels.shape == (BATCH,) and labels.dtype == tf.int64
+    assert arch.shape == (_space().num_decisions,) and arch.dtype == tf.int32
+    assert supernet.step_signature()[0].shape == (None, 32, 32, 3)
+
+
+def test_saved_supernet_reloads_to_same_outputs(supernet, batch, tmp_path):
+    images, _ = batch
+    path = str(tmp_path / "supernet.keras")
+    supernet.save(path)
+    again = keras.models.load_model(path)
+    assert isinstance(again, MacroSupernet)
+    a = supernet.arch_tensor(_cross_both_reductions())
+    np.testing.assert_allclose(again((images, a), training=False).numpy(),
+                               supernet((images, a), training=False).numpy(), atol=1e-6)

@@ -1,1 +1,2 @@
-"""Benchmarks: NAS-Bench-201 queries, search-efficiency and ranking drivers, throughput."""
+"""Benchmarks: the NAS-Bench-201 query API, the search-efficiency, keras-tuner, ranking and
+throughput drivers, and their plots."""

@@ -1,9 +1,8 @@
 """Weight-sharing supernet of the ``micro`` (ENAS cell) space.
 
 One ``MicroSupernet`` holds, for every cell of the network, every op of every node input
-slot once, under the layer names of the standalone builder (``networks.micro``), so weights
-copy between the two by name. A call takes ``(images, arch)`` where ``arch`` is the flat
-architecture vector as an int32 tensor, and runs only that architecture's path:
+slot once, under the layer names of the standalone builder (``networks.micro``). A call
+runs only the path of its architecture:
 
 - variables are held per (cell, node, slot, op, stride): the input choice is not part of
   the key, since both cell inputs and all nodes have the cell's width. In a reduction cell
@@ -20,31 +19,22 @@ architecture vector as an int32 tensor, and runs only that architecture's path:
 - the cell output is a ``CellOutput`` over all B nodes whose kernel rows are multiplied by
   the 0/1 "no other node reads it" mask computed from the arch tensor; a standalone model's
   ``CellOutput`` kernel is the slice of the unmasked rows (``copy_weights_to/from`` slice).
-
-The graph does not depend on the architecture, so one traced function serves them all.
-All variables are created in ``build``. ``make_train_step`` and ``make_eval_step`` of
-``networks.macro_supernet`` only need ``image_shape`` and ``space.num_decisions`` and work
-with this supernet too (re-exported here).
 """
 
 import functools
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import ops
-from nases_tf.networks.macro_supernet import make_eval_step, make_train_step  # noqa: F401
-from nases_tf.networks.micro import (CellOutput, MicroOp, cell_layer_name, cell_plan,
-                                     op_part, op_strides, preprocess_layer)
-from nases_tf.networks.supernets import SupernetConfigMixin
-from nases_tf.spaces.micro import CELL_KINDS, MICRO_OPS
-
-_PACKAGE = "nases_tf"
+from nases_tf.networks.layers import OPS, CellOutput, ClassifierHead, Stem, serializable
+from nases_tf.networks.micro import (cell_layer_name, cell_plan, op_layer, op_part,
+                                     op_strides, preprocess_layer)
+from nases_tf.networks.supernet import Supernet, assign_weights, branch
+from nases_tf.spaces.micro import CELL_KINDS
 
 
-@keras.saving.register_keras_serializable(package=_PACKAGE)
-class MicroSupernet(SupernetConfigMixin, keras.Model):
+@serializable
+class MicroSupernet(Supernet):
     """Weight-sharing supernet of a ``MicroSpace``: every op of every node, one path a call.
 
     Call it with ``(images, arch)``: ``images`` a float tensor ``(batch,) + input_shape``,
@@ -61,19 +51,13 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
         **kwargs: passed to ``keras.Model`` (``name``, ``dtype``).
     """
 
-    def __init__(self, space, filters=40, num_classes=10, input_shape=(32, 32, 3),
-                 weight_decay=ops.WEIGHT_DECAY, **kwargs):
-        kwargs.setdefault("name", "micro_supernet")
-        super().__init__(**kwargs)
-        if getattr(space, "name", None) != "micro":
-            raise ValueError(f"MicroSupernet needs a micro space, got {space!r}")
-        self.space = space
-        self.filters, self.num_classes = int(filters), int(num_classes)
-        self.image_shape = tuple(int(s) for s in input_shape)
-        self.weight_decay = float(weight_decay)
+    space_name = "micro"
+
+    def _create_layers(self):
+        space = self.space
         self._plan = cell_plan(space, self.filters)
         wd, nodes = self.weight_decay, space.nodes
-        self.stem = ops.Stem(3 * self.filters, weight_decay=wd, name="stem")
+        self.stem = Stem(3 * self.filters, weight_decay=wd, name="stem")
         # Flat lists (Keras tracks them); ``_index`` maps (cell, part) to a position.
         self.pre_layers, self.op_layers, self.out_layers = [], [], []
         self._index = {}
@@ -83,20 +67,16 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
             for i in range(nodes):
                 for slot in "ab":
                     for strides in self._strides(kind, i):
-                        for op in MICRO_OPS:
-                            part = op_part(i, slot, op, strides)
-                            self._index[(c, part)] = len(self.op_layers)
-                            self.op_layers.append(MicroOp(
-                                op, width, strides=strides, weight_decay=wd,
-                                name=cell_layer_name(c, part)))
+                        for op in OPS:
+                            self._index[(c, op_part(i, slot, op, strides))] = len(self.op_layers)
+                            self.op_layers.append(op_layer(c, i, slot, op, width, strides, wd))
             self.out_layers.append(CellOutput(width, range(2, nodes + 2), weight_decay=wd,
                                               name=cell_layer_name(c, "out")))
-        self.head = ops.ClassifierHead(self.num_classes, weight_decay=wd, name="head")
+        self.head = ClassifierHead(self.num_classes, weight_decay=wd, name="head")
         # Flat positions of the decisions, per cell kind: (nodes, 4).
         self._pos = {kind: [[space.position(kind, i, f)
                              for f in ("input_a", "op_a", "input_b", "op_b")]
                             for i in range(nodes)] for kind in CELL_KINDS}
-        self.build()
 
     # -- structure -----------------------------------------------------------------------
 
@@ -107,10 +87,6 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
 
     def _op_layer(self, cell, node, slot, op, strides):
         return self.op_layers[self._index[(cell, op_part(node, slot, op, strides))]]
-
-    def _named_layers(self):
-        layers = [self.stem, *self.pre_layers, *self.op_layers, *self.out_layers, self.head]
-        return {layer.name: layer for layer in layers}
 
     def build(self, input_shape=None):
         """Creates every variable of every op (the input shape comes from the constructor)."""
@@ -126,7 +102,7 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
             for i in range(self.space.nodes):
                 for slot in "ab":
                     for strides in self._strides(kind, i):
-                        for k in range(len(MICRO_OPS)):
+                        for k in range(len(OPS)):
                             layer = self._op_layer(c, i, slot, k, strides)
                             layer.build(in_shape if strides == 2 or kind == "normal"
                                         else node_shape)
@@ -143,7 +119,7 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
     def call(self, inputs, training=None):
         images, arch = inputs
         arch = tf.cast(tf.reshape(arch, [-1]), tf.int32)
-        nodes, n_ops = self.space.nodes, len(MICRO_OPS)
+        nodes = self.space.nodes
         prev2 = prev1 = self.stem(images, training=training)
         for c, (kind, _, _) in enumerate(self._plan):
             pos = self._pos[kind]
@@ -165,7 +141,7 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
                         reads_node = tf.cast(source >= 2, tf.int32)
                         x_in = _select(tf.minimum(source, 1), states[:2], f"{name}_cell")
                         x_node = _select(tf.maximum(source - 2, 0), states[2:], f"{name}_node")
-                        terms.append(self._apply_ops(c, i, slot, op + reads_node * len(MICRO_OPS),
+                        terms.append(self._apply_ops(c, i, slot, op + reads_node * len(OPS),
                                                      training, name, [(2, x_in), (1, x_node)]))
                 states.append(terms[0] + terms[1])
             sources = tf.gather(arch, [p[f] for p in pos for f in (0, 2)])
@@ -179,30 +155,30 @@ class MicroSupernet(SupernetConfigMixin, keras.Model):
     def _apply_ops(self, cell, node, slot, op, training, name, inputs):
         """``tf.switch_case`` over the ops of one slot: for each ``(strides, x)`` of
         ``inputs`` in turn, the ops with that stride applied to ``x``."""
-        branches = [functools.partial(_run, self._op_layer(cell, node, slot, k, strides), x,
-                                      training)
-                    for strides, x in inputs for k in range(len(MICRO_OPS))]
+        branches = [branch(self._op_layer(cell, node, slot, k, strides), x, training)
+                    for strides, x in inputs for k in range(len(OPS))]
         return tf.switch_case(op, branches, name=f"{name}_op")
 
     # -- weights -------------------------------------------------------------------------
 
-    def copy_weights_from(self, standalone):
-        """Copies every weight (BN moving statistics included) of a standalone model built
-        by ``build_micro_model`` for this space into the layers of the same names (a cell
-        output's kernel into the rows of the nodes it concatenates)."""
-        mine = self._named_layers()
-        for layer in standalone.layers:
-            if layer.weights:
-                _copy_layer(layer, _lookup(mine, layer.name, self.name), to_supernet=True)
-
-    def copy_weights_to(self, standalone):
-        """Copies this supernet's weights into the layers of a standalone model built by
-        ``build_micro_model`` (all of its weights, BN moving statistics included)."""
-        mine = self._named_layers()
-        for layer in standalone.layers:
-            if layer.weights:
-                _copy_layer(_lookup(mine, layer.name, self.name), layer, to_supernet=False)
-
+    def _copy_layer(self, source, target, to_supernet):
+        """A cell output's kernel goes into (or comes from) the rows of the nodes the
+        standalone cell concatenates; every other layer copies as is."""
+        if not isinstance(source, CellOutput) or source.nodes == target.nodes:
+            return super()._copy_layer(source, target, to_supernet)
+        full, part = (target, source) if to_supernet else (source, target)
+        if any(n not in full.nodes for n in part.nodes):
+            raise ValueError(f"layer {source.name!r}: nodes {part.nodes} not in {full.nodes}")
+        rows = _kernel_rows(full, part.nodes)
+        values = [w.numpy() for w in source.weights]
+        k = next(i for i, w in enumerate(source.weights) if w is source.kernel)
+        if to_supernet:
+            merged = target.kernel.numpy()
+            merged[:, :, rows, :] = values[k]
+            values[k] = merged
+        else:
+            values[k] = values[k][:, :, rows, :]
+        assign_weights(source, target, values)
 
 
 def _select(index, tensors, name):
@@ -213,44 +189,9 @@ def _select(index, tensors, name):
                           name=f"{name}_input")
 
 
-def _run(layer, x, training):
-    return layer(x, training=training)
-
-
-def _lookup(layers, name, owner):
-    if name not in layers:
-        raise ValueError(f"layer {name!r} of the standalone model has no counterpart in "
-                         f"{owner}: was it built for the same space?")
-    return layers[name]
-
-
 def _kernel_rows(full, nodes):
     """Row indices of the full (every node) cell-output kernel that hold ``nodes``."""
     per_node = full.kernel.shape[2] // len(full.nodes)
     return np.concatenate([np.arange(per_node) + full.nodes.index(n) * per_node
                            for n in nodes])
 
-
-def _copy_layer(source, target, to_supernet):
-    src, dst = source.weights, target.weights
-    if len(src) != len(dst):
-        raise ValueError(f"layer {source.name!r}: {len(src)} weights, {len(dst)} in the copy")
-    rows = None
-    if isinstance(source, CellOutput) and source.nodes != target.nodes:
-        full, part = (target, source) if to_supernet else (source, target)
-        if any(n not in full.nodes for n in part.nodes):
-            raise ValueError(f"layer {source.name!r}: nodes {part.nodes} not in {full.nodes}")
-        rows = _kernel_rows(full, part.nodes)
-    for s, d in zip(src, dst):
-        value = s.numpy() if rows is not None else s.value
-        if rows is not None and s is source.kernel:
-            if to_supernet:
-                merged = d.numpy()
-                merged[:, :, rows, :] = value
-                value = merged
-            else:
-                value = value[:, :, rows, :]
-        if tuple(np.shape(value)) != tuple(d.shape):
-            raise ValueError(f"layer {source.name!r}: weight {s.path} has shape {s.shape}, "
-                             f"{d.path} has {d.shape}: built with other filters?")
-        d.assign(value)

@@ -1,85 +1,84 @@
 """Throughput of the weight-sharing search, measured side by side in one process.
 
+Installed as ``nases-benchmark-throughput``; ``bin/benchmark_throughput.py`` calls the same
+``run``. Example::
+
+    nases-benchmark-throughput --layers=12 --filters=36 --batch_size=128 --archs=5 \\
+        --output_json=runs/throughput.json
+
 Sections of the report (each a key of the output JSON's ``sections``):
 
-- ``supernet_vs_standalone``: training images/second of the ``MacroSupernet`` on random
-  architectures against the standalone model (``build_macro_model``) of the same
-  architectures, both trained with the same loss (cross-entropy + L2) and optimizer (SGD,
-  Nesterov momentum, SGDR) in a ``tf.function``, on the same fixed batch. The steps that
-  trace a function are not timed. Goal: ratio >= 0.9.
+- ``supernet_vs_standalone``: training images/second of the macro supernet on random
+  architectures, with the train step the search runs (``Supernet.make_train_step``),
+  against the standalone models of the same architectures, trained with the same loss
+  (cross-entropy + L2) and optimizer (SGD, Nesterov momentum, SGDR) by
+  ``networks.steps.make_train_step``, on the same fixed batch. The steps that trace a
+  function are not timed. Goal: ratio >= ``SUPERNET_GOAL``.
 - ``input_pipeline``: images/second that ``data.train_batches`` produces (the shipped
   natural-image npz, or random uint8 images without it) against the images/second the
-  supernet trains on. Goal: ratio >= 5.
-- ``controller_share``: the share of search time spent in the controller and decoder; a
-  hook (``controller_share``) left for the search loop to fill in.
+  supernet trains on. Goal: ratio >= ``PIPELINE_GOAL``.
+- ``controller_share``: the share of a search epoch's time spent in the controller and
+  decoder. Goal: at most ``CONTROLLER_GOAL``.
 
 Nothing here asserts on time: the ratios are reported, with their goals, for a person to read.
 """
 
-import json
 import os
-import time
+import sys
 
-import keras
-import numpy as np
-import tensorflow as tf
+# Set before TensorFlow is imported: its C++ start-up chatter hides the report.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from nases_tf import data, schedule
-from nases_tf.networks.macro import build_macro_model
-from nases_tf.networks.macro_supernet import MacroSupernet, make_eval_step, make_train_step
-from nases_tf.spaces import MacroSpace
+import time  # noqa: E402
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from nases_tf import data, schedule  # noqa: E402
+from nases_tf.errors import NasesError  # noqa: E402
+from nases_tf.fileio import write_json  # noqa: E402
+from nases_tf.networks import build_network, build_supernet  # noqa: E402
+from nases_tf.networks.steps import make_train_step  # noqa: E402
+from nases_tf.spaces import MacroSpace  # noqa: E402
 
 SUPERNET_GOAL = 0.9
 PIPELINE_GOAL = 5.0
-DEFAULT_NPZ = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))), "shared", "data", "natural-images-10class.npz")
+CONTROLLER_GOAL = 0.01
+# The shipped photos, where they stand beside the checkout (../shared/data).
+DEFAULT_NPZ = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))), "shared", "data", "natural-images-10class.npz")
 
 
-def define_flags():
-    """Defines the benchmark's absl flags (called once by ``bin/benchmark_throughput.py``)."""
-    from absl import flags
+def define_flags(flag_values=None):
+    """Defines the benchmark's absl flags.
 
-    flags.DEFINE_integer("layers", 12, "Layers of the macro space (L).")
-    flags.DEFINE_integer("filters", 36, "Channels of the first stage (F).")
-    flags.DEFINE_integer("batch_size", 128, "Training batch size.")
-    flags.DEFINE_integer("archs", 5, "Number of random architectures to time.")
-    flags.DEFINE_integer("steps", 8, "Timed training steps per architecture and model.")
+    Args:
+        flag_values: an absl ``FlagValues`` (absl's global ``FLAGS`` if None).
+    """
+    fv = flag_values if flag_values is not None else flags.FLAGS
+    flags.DEFINE_integer("layers", 12, "Layers of the macro space (L).", flag_values=fv)
+    flags.DEFINE_integer("filters", 36, "Channels of the first stage (F).", flag_values=fv)
+    flags.DEFINE_integer("batch_size", 128, "Training batch size.", flag_values=fv)
+    flags.DEFINE_integer("archs", 5, "Number of random architectures to time.", flag_values=fv)
+    flags.DEFINE_integer("steps", 8, "Timed training steps per architecture and model.",
+                         flag_values=fv)
     flags.DEFINE_integer("warmup_steps", 2,
-                         "Untimed steps before timing each model (the first one traces).")
-    flags.DEFINE_integer("pipeline_batches", 60, "Timed batches of the input pipeline.")
+                         "Untimed steps before timing each model (the first one traces).",
+                         flag_values=fv)
+    flags.DEFINE_integer("pipeline_batches", 60, "Timed batches of the input pipeline.",
+                         flag_values=fv)
     flags.DEFINE_string("data", DEFAULT_NPZ,
                         "npz file of uint8 images 'x' and labels 'y' for the input pipeline; "
-                        "random images when it does not exist.")
-    flags.DEFINE_integer("seed", 0, "Seed of the architectures, weights and data.")
-    flags.DEFINE_string("output_json", None, "Write the results here (JSON).")
+                        "random images when it does not exist.", flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Seed of the architectures, weights and data.",
+                         flag_values=fv)
+    flags.DEFINE_string("output_json", None, "Write the results here (JSON).", flag_values=fv)
 
 
 def _sync(value):
     return [np.asarray(v) for v in tf.nest.flatten(value)]
-
-
-def make_model_train_step(model, optimizer):
-    """The standalone model's training step, with the supernet step's loss and update:
-    a ``tf.function`` ``(images, labels) -> (loss, accuracy)``."""
-    variables = model.trainable_variables
-    if not optimizer.built:
-        optimizer.build(variables)
-
-    @tf.function
-    def train_step(images, labels):
-        with tf.GradientTape() as tape:
-            logits = model(images, training=True)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-            if model.losses:
-                loss += tf.add_n(model.losses)
-            scaled = optimizer.scale_loss(loss)
-        grads = tape.gradient(scaled, variables)
-        optimizer.apply(grads, variables)
-        hits = tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int64), labels)
-        return loss, tf.reduce_mean(tf.cast(hits, tf.float32))
-
-    return train_step
 
 
 def _timed(step, args):
@@ -100,12 +99,22 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     is the steadier measure of the work each step does.
 
     Returns a dict with per-architecture and total images/second and the ratios.
+
+    Args:
+        space: the search space of ``archs`` (one with a supernet).
+        archs: the architectures to time.
+        filters: channels of the first stage.
+        batch_size: images per step.
+        steps: timed steps per architecture and model.
+        warmup_steps: untimed steps before timing each model.
+        seed: seed of the batch.
+        log: called with one line per architecture.
     """
     rng = np.random.default_rng(seed)
     images = tf.constant(rng.normal(size=(batch_size, 32, 32, 3)).astype(np.float32))
     labels = tf.constant(rng.integers(0, 10, size=batch_size).astype(np.int64))
-    supernet = MacroSupernet(space, filters=filters)
-    sn_step = make_train_step(supernet, schedule.child_optimizer(100), batch_size=batch_size)
+    supernet = build_supernet(space, filters=filters)
+    sn_step = supernet.make_train_step(schedule.child_optimizer(100), batch_size=batch_size)
     arch_tensors = [supernet.arch_tensor(a) for a in archs]
     start = time.perf_counter()
     for s in range(max(1, warmup_steps)):
@@ -113,8 +122,8 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     sn_trace = time.perf_counter() - start
     rows, totals = [], np.zeros((2, 2))  # [supernet, standalone] x [wall, cpu]
     for a, arch in enumerate(archs):
-        model = build_macro_model(space, arch, filters=filters)
-        sa_step = make_model_train_step(model, schedule.child_optimizer(100))
+        model = build_network(space, arch, filters=filters)
+        sa_step = make_train_step(model, schedule.child_optimizer(100))
         for _ in range(max(1, warmup_steps)):
             _sync(sa_step(images, labels))
         times = np.zeros((2, steps, 2))
@@ -149,7 +158,16 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
 
 def input_pipeline(path, batch_size=128, batches=60, seed=0, consumer_images_per_second=None):
     """Images/second of ``data.train_batches`` (iterated alone, nothing consuming it), and
-    its ratio to ``consumer_images_per_second`` (the training throughput it must feed)."""
+    its ratio to ``consumer_images_per_second`` (the training throughput it must feed).
+
+    Args:
+        path: npz file of uint8 images ``x`` and labels ``y``; random images when it does
+            not exist (or is None).
+        batch_size: images per batch.
+        batches: timed batches.
+        seed: seed of the pipeline and of the random images.
+        consumer_images_per_second: the training throughput to compare with (None: no ratio).
+    """
     if path and os.path.exists(path):
         images = data.load_images("npz:" + path)
         x, y, source = images.train_x, images.train_y, images.source
@@ -185,6 +203,18 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
     steps (sample, REINFORCE update, chain advance) with the default LSTM coder, and a
     supernet reward evaluation per sample on a validation minibatch. The shared-weight
     training time comes from the supernet's measured images/second.
+
+    Args:
+        space: the search space (one with a supernet).
+        filters: channels of the supernet's first stage.
+        batch_size: images per minibatch.
+        supernet_images_per_second: measured shared-weight training throughput.
+        seed: seed of the controller and the data.
+        train_examples: size of the search's training split.
+        controller_steps: controller steps per search epoch.
+        samples_per_update: architectures per controller step.
+        repeats: timed repetitions of each part.
+        log: called with the result line.
     """
     from nases_tf.embedding.coder import build_decoder, build_simulator, default_embedding_dim
     from nases_tf.embedding.controller import EmbeddingController
@@ -213,8 +243,8 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
         controller_step()
     step_time = (time.perf_counter() - start) / repeats
 
-    supernet = MacroSupernet(space, filters=filters)
-    eval_step = make_eval_step(supernet, batch_size=batch_size)
+    supernet = build_supernet(space, filters=filters)
+    eval_step = supernet.make_eval_step(batch_size=batch_size)
     rng = np.random.default_rng(seed)
     images = tf.constant(rng.normal(size=(batch_size, 32, 32, 3)).astype(np.float32))
     labels = tf.constant(rng.integers(0, 10, batch_size).astype(np.int64))
@@ -229,7 +259,7 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
     training_seconds = steps_per_epoch * batch_size / supernet_images_per_second
     reward_seconds = controller_steps * samples_per_update * eval_time
     total = controller_seconds + training_seconds + reward_seconds
-    out = {"share": controller_seconds / total, "goal": 0.01,
+    out = {"share": controller_seconds / total, "goal": CONTROLLER_GOAL,
            "controller_seconds_per_epoch": controller_seconds,
            "sample_per_epoch_seconds": sample_epoch,
            "controller_step_seconds": step_time,
@@ -241,9 +271,23 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
     return out
 
 
-def run(layers=12, filters=36, batch_size=128, archs=5, steps=8, warmup_steps=2,
-        pipeline_batches=60, data_path=DEFAULT_NPZ, seed=0, log=print):
-    """Runs every section; returns the result dict (``config`` and ``sections``)."""
+def run_benchmark(layers=12, filters=36, batch_size=128, archs=5, steps=8, warmup_steps=2,
+                  pipeline_batches=60, data_path=DEFAULT_NPZ, seed=0, log=print):
+    """Runs every section on a macro space; returns the result dict (``config`` and
+    ``sections``).
+
+    Args:
+        layers: layers of the macro space, L.
+        filters: channels of the first stage, F.
+        batch_size: images per step.
+        archs: number of random architectures to time.
+        steps: timed steps per architecture and model.
+        warmup_steps: untimed steps before timing each model.
+        pipeline_batches: timed batches of the input pipeline.
+        data_path: npz file for the input pipeline (random images when it does not exist).
+        seed: seed of the architectures, weights and data.
+        log: called with progress lines.
+    """
     space = MacroSpace(layers)
     rng = np.random.default_rng(seed)
     arch_list = [space.sample(rng) for _ in range(archs)]
@@ -267,7 +311,11 @@ def run(layers=12, filters=36, batch_size=128, archs=5, steps=8, warmup_steps=2,
 
 
 def format_table(result):
-    """The small table the benchmark prints."""
+    """The small table the benchmark prints.
+
+    Args:
+        result: the dict ``run_benchmark`` returns.
+    """
     s = result["sections"]
     sn, pipe = s["supernet_vs_standalone"], s["input_pipeline"]
     source = "npz images" if pipe["source"].startswith("npz:") else "random images"
@@ -292,13 +340,39 @@ def format_table(result):
 
 
 def main(flag_values):
-    """Entry point of ``bin/benchmark_throughput.py``."""
+    """Runs the benchmark with parsed flags, prints its table and writes the JSON report.
+
+    Args:
+        flag_values: parsed absl ``FlagValues`` holding the flags of ``define_flags``.
+    """
     fv = flag_values
-    result = run(fv.layers, fv.filters, fv.batch_size, fv.archs, fv.steps, fv.warmup_steps,
-                 fv.pipeline_batches, fv.data, fv.seed)
+    result = run_benchmark(fv.layers, fv.filters, fv.batch_size, fv.archs, fv.steps,
+                           fv.warmup_steps, fv.pipeline_batches, fv.data, fv.seed)
     print(format_table(result))
     if fv.output_json:
-        os.makedirs(os.path.dirname(os.path.abspath(fv.output_json)), exist_ok=True)
-        with open(fv.output_json, "w") as f:
-            json.dump(result, f, indent=2)
+        write_json(fv.output_json, result)
     return result
+
+
+def _app_main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        main(flags.FLAGS)
+    except NasesError as e:
+        sys.exit(f"error: {e}")
+
+
+def run(argv=None):
+    """The console entry point: parses the command line (``sys.argv`` if ``argv`` is None)
+    into absl's global flags and runs the benchmark; bad input exits with a one-line error.
+
+    Args:
+        argv: the command line, program name first, or None.
+    """
+    define_flags()
+    app.run(_app_main, argv)
+
+
+if __name__ == "__main__":
+    run()

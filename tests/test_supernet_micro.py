@@ -1,0 +1,100 @@
+"""The micro weight-sharing supernet: equivalence with the standalone model, weight copies
+through the cell outputs' kernel rows, one trace for all architectures."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from helpers import (assert_copy_round_trip, assert_eval_changes_no_weight,
+                     assert_trains_each_architecture, random_batch)
+
+from nases_tf.networks import MicroSupernet, build_micro_model
+from nases_tf.networks.layers import CellOutput
+from nases_tf.spaces import MicroSpace
+
+SUPER_NODES, FILTERS, BATCH, SIZE = 2, 4, 4, 16
+
+
+def _small_space():
+    return MicroSpace(nodes=SUPER_NODES, cells_per_stage=1)
+
+
+def _archs():
+    space = _small_space()
+    rng = np.random.default_rng(11)
+    # every op in the reduction cell on both kinds of input, one and two loose nodes
+    chain = space.join([(0, 1, 1, 2), (2, 3, 0, 4)], [(0, 0, 1, 4), (2, 1, 0, 0)])
+    both = space.join([(1, 0, 0, 3), (1, 2, 0, 0)], [(1, 2, 0, 1), (1, 3, 0, 4)])
+    return [chain, both, space.sample(rng)]
+
+
+@pytest.fixture(scope="module")
+def supernet():
+    keras.utils.set_random_seed(1)
+    return MicroSupernet(_small_space(), filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return random_batch(BATCH, SIZE)
+
+
+def _standalone(arch):
+    return build_micro_model(_small_space(), arch, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+
+
+def test_supernet_matches_standalone_with_copied_weights(supernet, batch):
+    images, _ = batch
+    forward = tf.function(lambda x, a: supernet((x, a), training=True))
+    for arch in _archs():
+        model = _standalone(arch)
+        supernet.copy_weights_to(model)
+        got = forward(images, supernet.arch_tensor(arch)).numpy()
+        want = model(images, training=True).numpy()
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+        # inference mode (moving statistics) agrees too, eagerly
+        np.testing.assert_allclose(
+            supernet((images, supernet.arch_tensor(arch)), training=False).numpy(),
+            model(images, training=False).numpy(), atol=1e-5, rtol=1e-5)
+        # training=True moved the BN moving statistics of the path alike
+        check = _standalone(arch)
+        supernet.copy_weights_to(check)
+        for a_var, b_var in zip(model.weights, check.weights):
+            np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-5)
+    assert forward.experimental_get_tracing_count() == 1
+
+
+def test_copy_weights_round_trip(supernet, batch):
+    images, _ = batch
+    arch = _archs()[0]
+    other, again = assert_copy_round_trip(supernet, _standalone(arch),
+                                          lambda: _standalone(arch))
+    np.testing.assert_allclose(other((images, other.arch_tensor(arch)), training=False).numpy(),
+                               again(images, training=False).numpy(), atol=1e-5, rtol=1e-5)
+    # a cell output's kernel went into the rows of its loose nodes only
+    full = other.get_layer("cell0_out")
+    assert isinstance(full, CellOutput) and full.nodes == (2, 3)
+    rng = np.random.default_rng(9)
+    with pytest.raises(ValueError):
+        other.copy_weights_from(build_micro_model(MicroSpace(3, 1), MicroSpace(3, 1).sample(rng),
+                                                  filters=FILTERS, input_shape=(SIZE, SIZE, 3)))
+
+
+def test_one_trace_trains_every_architecture(batch):
+    # one node per cell keeps the trace of the gradient short (about 15 s on 2 cores)
+    images, labels = batch
+    space = MicroSpace(nodes=1, cells_per_stage=1)
+    keras.utils.set_random_seed(2)
+    supernet = MicroSupernet(space, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
+    train_step = supernet.make_train_step(optimizer, batch_size=BATCH)
+    eval_step = supernet.make_eval_step(batch_size=BATCH)
+    rng = np.random.default_rng(5)
+    archs = sorted({space.sample(rng) for _ in range(12)})[:6]
+    assert len(archs) == 6
+    assert_trains_each_architecture(train_step, supernet, batch, archs)
+    a = supernet.arch_tensor(archs[0])
+    losses = [float(train_step(images, labels, a)[0]) for _ in range(8)]
+    assert losses[-1] < losses[0]
+    assert train_step.experimental_get_tracing_count() == 1
+    assert_eval_changes_no_weight(eval_step, supernet, batch, archs[:3])
