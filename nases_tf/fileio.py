@@ -1,13 +1,10 @@
-"""Atomic file I/O: JSON, `.keras` models and resumable checkpoints. Every file nases_tf
-writes goes through here (temp file, then rename), so a killed run never leaves half a file."""
+"""Atomic file I/O: JSON, text and `.keras` models. Every file nases_tf writes goes through
+here (temp file, then rename), so a killed run never leaves half a file."""
 
 import json
 import os
 import uuid
 
-from absl import logging
-
-from nases_tf import messages
 from nases_tf.errors import DataError
 
 
@@ -119,63 +116,3 @@ def save_keras_model(model, path):
     if not path.endswith(".keras"):
         raise ValueError(f"{path}: Keras models are saved with the .keras extension")
     _atomic_replace(path, model.save)
-
-
-class RunCheckpoint:
-    """The resumable state of one stage: a ``tf.train.Checkpoint`` of trackable objects and
-    a JSON sidecar of plain Python state, kept by a ``tf.train.CheckpointManager``.
-
-    TensorFlow writes checkpoint data to temporary files and renames them, and updates the
-    ``checkpoint`` index last, so a run killed mid-save resumes from the previous epoch.
-
-    Args:
-        directory: where the checkpoints live.
-        max_to_keep: how many recent checkpoints to keep.
-        **objects: trackable objects (models, optimizers, variables) to save and restore.
-    """
-
-    def __init__(self, directory, max_to_keep=2, **objects):
-        import tensorflow as tf  # lazily: reading JSON results needs no TensorFlow
-
-        from nases_tf.checkpoint_repair import prepare_checkpoint_dir
-
-        prepare_checkpoint_dir(directory)
-        self.directory = directory
-        self.checkpoint = tf.train.Checkpoint(**objects)
-        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
-
-    @property
-    def exists(self):
-        """Whether a previous checkpoint is there to resume from."""
-        return self.manager.latest_checkpoint is not None
-
-    def restore(self):
-        """Restores the latest checkpoint, if any; returns its JSON sidecar (or None)."""
-        path = self.manager.latest_checkpoint
-        if path is None:
-            return None
-        try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        except (AssertionError, ValueError) as exc:
-            # The messages list every variable (kilobytes); the first line says enough.
-            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
-            raise DataError(f"checkpoint {path} does not fit this run's model (was it made "
-                            f"with other settings?): {first}") from None
-        messages.say("resuming from checkpoint %s", path)
-        sidecar = path + ".json"
-        return read_json(sidecar, "checkpoint state") if os.path.exists(sidecar) else {}
-
-    def save(self, state=None):
-        """Saves the objects, and ``state`` (JSON-able dict) beside them; returns the path."""
-        # The sidecar is written before the checkpoint index names the new checkpoint, so
-        # whichever checkpoint the index names always has its sidecar.
-        number = int(self.checkpoint.save_counter.numpy()) + 1
-        prefix = os.path.join(self.directory, f"ckpt-{number}")
-        write_json(prefix + ".json", state or {})
-        path = self.manager.save(checkpoint_number=number)
-        kept = {p + ".json" for p in self.manager.checkpoints}
-        for name in os.listdir(self.directory):
-            full = os.path.join(self.directory, name)
-            if name.startswith("ckpt-") and name.endswith(".json") and full not in kept:
-                os.remove(full)
-        return path

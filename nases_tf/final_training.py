@@ -12,7 +12,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
-from nases_tf import data, drawing, fileio, messages, runtime, schedule
+from nases_tf import checkpoints, data, drawing, fileio, messages, runtime, schedule
 from nases_tf.child_training import compile_child
 from nases_tf.networks import build_network, count_params
 
@@ -98,7 +98,7 @@ def train_final(space, arch, images, output_dir, config):
         optimizer = model.optimizer
         optimizer.build(model.trainable_variables)
         epoch_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
-    run_ckpt = fileio.RunCheckpoint(os.path.join(final_dir, "checkpoints"),
+    run_ckpt = checkpoints.RunCheckpoint(os.path.join(final_dir, "checkpoints"),
                                            model=model, optimizer=optimizer, epoch=epoch_var)
     seconds_before = (run_ckpt.restore() or {}).get("seconds", 0.0)
     initial_epoch = int(epoch_var.numpy())

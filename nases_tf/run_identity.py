@@ -16,7 +16,7 @@ import shutil
 from absl import logging
 
 from nases_tf import fileio
-from nases_tf.checkpoint_repair import remove_leftovers
+from nases_tf.checkpoints import remove_leftovers
 from nases_tf.errors import ConfigError
 
 RECORD_FILE = "run.json"

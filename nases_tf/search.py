@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import data, drawing, fileio, messages, schedule
+from nases_tf import checkpoints, data, drawing, fileio, messages, schedule
 from nases_tf.child_training import train_and_score
 from nases_tf.embedding.chains import Chains
 from nases_tf.embedding.config import EmbeddingConfig
@@ -146,7 +146,7 @@ class Search:
             objects.update(supernet=self.supernet, supernet_optimizer=self.optimizer,
                            supernet_variables={f"v{i}": v for i, v in
                                                enumerate(self.supernet.variables)})
-        self.checkpoint = fileio.RunCheckpoint(
+        self.checkpoint = checkpoints.RunCheckpoint(
             os.path.join(self.search_dir, "checkpoints"), **objects)
         self.writer = tf.summary.create_file_writer(
             os.path.join(output_dir, "tensorboard", "search"))

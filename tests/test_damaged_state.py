@@ -11,14 +11,14 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from nases_tf import checkpoint_repair, fileio  # noqa: E402
+from nases_tf import checkpoints  # noqa: E402
 from nases_tf.errors import DataError  # noqa: E402
 
 
 def _saved(directory, epochs=3):
     """A RunCheckpoint with ``epochs`` saves (max_to_keep=2: ckpt-2 and ckpt-3 stay)."""
     value = tf.Variable([1.0, 2.0, 3.0])
-    run = fileio.RunCheckpoint(str(directory), value=value)
+    run = checkpoints.RunCheckpoint(str(directory), value=value)
     for epoch in range(1, epochs + 1):
         value.assign([float(epoch)] * 3)
         run.save({"epoch": epoch})
@@ -27,7 +27,7 @@ def _saved(directory, epochs=3):
 
 def _restore(directory):
     value = tf.Variable([0.0, 0.0, 0.0])
-    state = fileio.RunCheckpoint(str(directory), value=value).restore()
+    state = checkpoints.RunCheckpoint(str(directory), value=value).restore()
     return state, value.numpy().tolist()
 
 
@@ -87,15 +87,15 @@ def test_checkpoint_of_another_model_is_a_one_line_error(tmp_path):
     _saved(tmp_path)
     other = tf.Variable([0.0, 0.0])
     with pytest.raises(DataError, match="does not fit this run's model") as err:
-        fileio.RunCheckpoint(str(tmp_path), value=other).restore()
+        checkpoints.RunCheckpoint(str(tmp_path), value=other).restore()
     assert "\n" not in str(err.value)
 
 
 def test_state_file_reader(tmp_path):
-    assert checkpoint_repair.read_state_file(str(tmp_path)) == (None, None)
+    assert checkpoints.read_state_file(str(tmp_path)) == (None, None)
     (tmp_path / "checkpoint").write_text('model_checkpoint_path: "ckpt-7"\n'
                                          'all_model_checkpoint_paths: "ckpt-7"\n')
-    assert checkpoint_repair.read_state_file(str(tmp_path)) == ("ckpt-7", None)
+    assert checkpoints.read_state_file(str(tmp_path)) == ("ckpt-7", None)
 
 
 def _tiny_model():

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import encoding, fileio, messages
+from nases_tf import checkpoints, encoding, fileio, messages
 from nases_tf.embedding.config import CODERS, DEFAULTS, EmbeddingConfig, default_embedding_dim
 from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
 from nases_tf.errors import ConfigError, DataError
@@ -243,7 +243,7 @@ class Coder:
         trainer = Pretrainer(self.autoencoder, self.space.num_decisions,
                              cfg.pretrain_learning_rate, cfg.pretrain_batch_size, self.seed)
         step_var = tf.Variable(0, dtype=tf.int64, trainable=False)
-        ckpt = fileio.RunCheckpoint(os.path.join(directory, "checkpoints"),
+        ckpt = checkpoints.RunCheckpoint(os.path.join(directory, "checkpoints"),
                                     autoencoder=self.autoencoder, optimizer=trainer.optimizer,
                                     step=step_var)
         ckpt.restore()

@@ -1,4 +1,5 @@
-"""Checks a stage's checkpoint directory before it is resumed.
+"""Resumable checkpoints of a stage: ``RunCheckpoint`` (a ``tf.train.Checkpoint`` with a JSON
+sidecar), and the repair of a checkpoint directory damaged by a killed run.
 
 A run killed or a disk filled at the wrong moment can leave an empty or garbled
 ``checkpoint`` state file, a 0-byte or truncated ``.index`` / ``.data`` file, or the
@@ -16,6 +17,7 @@ import shutil
 
 from absl import logging
 
+from nases_tf import fileio, messages
 from nases_tf.errors import DataError
 
 STATE_FILE = "checkpoint"
@@ -119,11 +121,10 @@ def checkpoint_problem(prefix):
 
 
 def _write_state_file(directory, names):
-    from nases_tf.fileio import write_text
 
     lines = [f'model_checkpoint_path: "{names[0]}"']
     lines += [f'all_model_checkpoint_paths: "{name}"' for name in reversed(names)]
-    write_text(os.path.join(directory, STATE_FILE), "\n".join(lines) + "\n")
+    fileio.write_text(os.path.join(directory, STATE_FILE), "\n".join(lines) + "\n")
 
 
 def prepare_checkpoint_dir(directory):
@@ -161,3 +162,62 @@ def prepare_checkpoint_dir(directory):
     _write_state_file(directory, [f"ckpt-{n}" for n in intact])
     logging.warning("%s; resuming from the newest intact checkpoint, %s", problem,
                     os.path.join(directory, f"ckpt-{intact[0]}"))
+
+
+class RunCheckpoint:
+    """The resumable state of one stage: a ``tf.train.Checkpoint`` of trackable objects and
+    a JSON sidecar of plain Python state, kept by a ``tf.train.CheckpointManager``.
+
+    TensorFlow writes checkpoint data to temporary files and renames them, and updates the
+    ``checkpoint`` index last, so a run killed mid-save resumes from the previous epoch.
+
+    Args:
+        directory: where the checkpoints live.
+        max_to_keep: how many recent checkpoints to keep.
+        **objects: trackable objects (models, optimizers, variables) to save and restore.
+    """
+
+    def __init__(self, directory, max_to_keep=2, **objects):
+        import tensorflow as tf  # lazily: reading JSON results needs no TensorFlow
+
+
+        prepare_checkpoint_dir(directory)
+        self.directory = directory
+        self.checkpoint = tf.train.Checkpoint(**objects)
+        self.manager = tf.train.CheckpointManager(self.checkpoint, directory, max_to_keep)
+
+    @property
+    def exists(self):
+        """Whether a previous checkpoint is there to resume from."""
+        return self.manager.latest_checkpoint is not None
+
+    def restore(self):
+        """Restores the latest checkpoint, if any; returns its JSON sidecar (or None)."""
+        path = self.manager.latest_checkpoint
+        if path is None:
+            return None
+        try:
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        except (AssertionError, ValueError) as exc:
+            # The messages list every variable (kilobytes); the first line says enough.
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
+            raise DataError(f"checkpoint {path} does not fit this run's model (was it made "
+                            f"with other settings?): {first}") from None
+        messages.say("resuming from checkpoint %s", path)
+        sidecar = path + ".json"
+        return fileio.read_json(sidecar, "checkpoint state") if os.path.exists(sidecar) else {}
+
+    def save(self, state=None):
+        """Saves the objects, and ``state`` (JSON-able dict) beside them; returns the path."""
+        # The sidecar is written before the checkpoint index names the new checkpoint, so
+        # whichever checkpoint the index names always has its sidecar.
+        number = int(self.checkpoint.save_counter.numpy()) + 1
+        prefix = os.path.join(self.directory, f"ckpt-{number}")
+        fileio.write_json(prefix + ".json", state or {})
+        path = self.manager.save(checkpoint_number=number)
+        kept = {p + ".json" for p in self.manager.checkpoints}
+        for name in os.listdir(self.directory):
+            full = os.path.join(self.directory, name)
+            if name.startswith("ckpt-") and name.endswith(".json") and full not in kept:
+                os.remove(full)
+        return path
