@@ -124,8 +124,8 @@ def test_cli_stage_all_on_natural_images(tmp_path, natural_npz):
     assert (out / "autoencoder" / "coder.json").is_file()
     assert (out / "autoencoder" / "decoder.keras").is_file()
     assert "stage 1: decision accuracy" in done.stdout and "test_accuracy=" in done.stdout
-    # the search stage refuses a coder built for another space
+    # the search stage refuses a directory whose coder was built for another space
     again = run("--stage=search", f"--dataset=npz:{natural_npz}", f"--output_dir={out}",
                 "--layers=5", "--verbose=0")
     assert again.returncode == 2
-    assert "was made for search space" in again.stderr.strip().splitlines()[-1]
+    assert "--layers: 4 -> 5" in again.stderr.strip().splitlines()[-1]
