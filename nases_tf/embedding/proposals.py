@@ -78,7 +78,6 @@ def normal_scores(values):
     counts = np.bincount(inverse)
     ranks = sums[inverse] / counts[inverse]
     p = (ranks + 0.5) / n
-    # inverse normal CDF by Acklam-free bisection-free formula: use erfinv via numpy
     return math.sqrt(2.0) * _erfinv(2.0 * p - 1.0)
 
 
@@ -280,12 +279,16 @@ class Proposer:
         policy_learning_rate: REINFORCE step size of the policy's offset.
         policy_sigma: standard deviation of the Gaussian policy.
         seed: seed of the proposer's random generator.
+        ordinal: per slot, whether a discrete slot's choices are ordered (keras-tuner's Int,
+            stepped Float, ordered Choice): such a slot moves by a continuous step and is
+            snapped to its grid, and the predictor sees its value instead of a one-hot.
+            None: no slot is ordinal.
     """
 
     def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="gp",
                  candidates=256, restart_pool=1, active=None, embed=None,
                  embedding_weight=1.0, policy_weight=0.0, policy_learning_rate=0.1,
-                 policy_sigma=0.5, seed=0):
+                 policy_sigma=0.5, seed=0, ordinal=None):
         self.sizes = [int(k) for k in sizes]
         if not self.sizes or min(self.sizes) < 0:
             raise ConfigError(f"proposal sizes {sizes} must be non-empty and non-negative")
@@ -306,7 +309,11 @@ class Proposer:
         self.policy_weight = float(policy_weight)
         self.policy_learning_rate = float(policy_learning_rate)
         self.policy_sigma = float(policy_sigma)
-        self._discrete = np.array([k > 0 for k in self.sizes])
+        ordinal = [False] * len(self.sizes) if ordinal is None else [bool(o) for o in ordinal]
+        if len(ordinal) != len(self.sizes):
+            raise ConfigError(f"ordinal has {len(ordinal)} entries for {len(self.sizes)} slots")
+        # slots edited by choice (one-hot features) and slots moved by a step (value features)
+        self._discrete = np.array([k > 0 and not o for k, o in zip(self.sizes, ordinal)])
         self.rng = np.random.default_rng(seed)
         self.points, self.rewards = [], []
         self._seen = set()
@@ -315,6 +322,7 @@ class Proposer:
         self.restarts = 0
         self.policy_offset = None
         self._hyper = None  # [length, noise, observations when chosen] of the GP
+        self._restarted = False  # the last proposal opened a fresh region
 
     # -- points ---------------------------------------------------------------------------
 
@@ -394,9 +402,9 @@ class Proposer:
     def _perturb(self, centre, disc, cont, radius):
         u = centre.copy()
         slots = disc + cont
-        # how many slots to change: at least one, up to the radius for discrete ones and all
-        # continuous slots may move a little
-        count = int(self.rng.integers(1, max(min(radius, len(disc)), 1) + 1)) if disc else 0
+        # discrete edits: 1..radius, or 0..radius when continuous slots can move instead
+        low = 0 if cont else 1
+        count = int(self.rng.integers(low, min(radius, len(disc)) + 1)) if disc else 0
         for i in self.rng.permutation(disc)[:count]:
             k = self.sizes[i]
             old = min(int(u[i] * k), k - 1)
@@ -424,7 +432,7 @@ class Proposer:
         cols = []
         masks = np.array([self._mask(u) for u in units]).reshape(units.shape)
         for i, k in enumerate(self.sizes):
-            if k:
+            if self._discrete[i]:
                 choice = np.minimum(np.floor(units[:, i] * k), k - 1).astype(int)
                 onehot = np.eye(k)[choice] * masks[:, i:i + 1]
                 cols.append(onehot / math.sqrt(2.0))  # two differing slots: distance 1
@@ -552,8 +560,7 @@ class Proposer:
         self._update_policy(self.points[index], reward)
         if self.best is None or reward > self.rewards[self.best]:
             self.best = index
-        restarted = getattr(self, "_restarted", False)
-        if self.incumbent is None or restarted:
+        if self.incumbent is None or self._restarted:
             self.incumbent, self._restarted = index, False
             return
         improved = reward > self.rewards[self.incumbent]
@@ -572,7 +579,7 @@ class Proposer:
             "incumbent": self.incumbent,
             "best": self.best,
             "restarts": self.restarts,
-            "restarted": bool(getattr(self, "_restarted", False)),
+            "restarted": self._restarted,
             "region": self.region.get_state(),
             "policy_offset": None if self.policy_offset is None
             else [float(v) for v in self.policy_offset],
