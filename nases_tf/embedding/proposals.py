@@ -505,16 +505,15 @@ class Proposer:
         """The next point to evaluate: a list of floats in ``[0, 1]``, or None when every
         point of a finite space has been proposed."""
         point = None
-        if self.incumbent is not None and len(self.points) >= self.initial_points:
+        shrunk_away = self._has_continuous() and self.region.step < self.region.min_step
+        if self.incumbent is not None and len(self.points) >= self.initial_points and \
+                not shrunk_away:
             cands = self._neighbours(np.array(self.points[self.incumbent]))
             if len(cands):
                 point = cands[int(np.argmax(self._scores(cands)))]
             elif self.region.radius < self.region.max_radius and not self._has_continuous():
                 self.region.radius += 1  # the small region is used up: look one edit further
                 return self.propose()
-        if self.incumbent is not None and self._has_continuous() and \
-                self.region.step < self.region.min_step:
-            point = None
         if point is None:
             point = self._restart_point()
             if point is None:
