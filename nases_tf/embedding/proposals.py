@@ -266,7 +266,10 @@ class Proposer:
         learning: False gives the frozen ablation (random ranking, no predictor or policy).
         initial_points: random points proposed before the region is used.
         region: a ``TrustRegion`` (None: the default one).
-        predictor: ``gp``, ``linear`` or None (random ranking even when learning).
+        predictor: ``gp``, ``linear``, ``auto`` (``linear`` when every slot is an unordered
+            choice, as in architecture spaces, whose rewards are close to additive in the
+            choices; ``gp`` when some slot moves by a step, where the best value may lie
+            inside an interval) or None (random ranking even when learning).
         candidates: how many candidates to draw from a region too large to enumerate.
         restart_pool: random unseen points the predictor chooses a restart point from
             (1: a plain random restart).
@@ -274,7 +277,8 @@ class Proposer:
             slots that count (keras-tuner's conditional hyperparameters); None: all.
         embed: callable mapping decision vectors ``(k, m)`` to embeddings ``(k, n)`` (the
             stage-1 simulator), used as predictor features and by the policy; or None.
-        embedding_weight: scale of the embedding features relative to the one-hot ones.
+        embedding_weight: scale of the embedding features relative to the one-hot ones
+            (0: the predictor does not see the embedding).
         policy_weight: weight of the policy's log-density in the ranking (0: unused).
         policy_learning_rate: REINFORCE step size of the policy's offset.
         policy_sigma: standard deviation of the Gaussian policy.
@@ -285,22 +289,22 @@ class Proposer:
             None: no slot is ordinal.
     """
 
-    def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="gp",
+    def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="auto",
                  candidates=256, restart_pool=1, active=None, embed=None,
-                 embedding_weight=1.0, policy_weight=0.0, policy_learning_rate=0.1,
+                 embedding_weight=0.0, policy_weight=0.0, policy_learning_rate=0.1,
                  policy_sigma=0.5, seed=0, ordinal=None):
         self.sizes = [int(k) for k in sizes]
         if not self.sizes or min(self.sizes) < 0:
             raise ConfigError(f"proposal sizes {sizes} must be non-empty and non-negative")
-        if predictor is not None and predictor not in RewardPredictor.KINDS:
+        if predictor is not None and predictor not in RewardPredictor.KINDS + ("auto",):
             raise ConfigError(
-                f"predictor {predictor!r} is unknown, expected one of {RewardPredictor.KINDS}")
+                f"predictor {predictor!r} is unknown, expected auto or one of "
+                f"{RewardPredictor.KINDS}")
         if policy_weight and embed is None:
             raise ConfigError("the policy scorer (policy_weight > 0) needs an embed callable")
         self.learning = bool(learning)
         self.initial_points = int(initial_points)
         self.region = region or TrustRegion()
-        self.predictor_kind = predictor
         self.num_candidates = int(candidates)
         self.restart_pool = max(int(restart_pool), 1)
         self.active = active
@@ -314,6 +318,9 @@ class Proposer:
             raise ConfigError(f"ordinal has {len(ordinal)} entries for {len(self.sizes)} slots")
         # slots edited by choice (one-hot features) and slots moved by a step (value features)
         self._discrete = np.array([k > 0 and not o for k, o in zip(self.sizes, ordinal)])
+        if predictor == "auto":
+            predictor = "linear" if self._discrete.all() else "gp"
+        self.predictor_kind = predictor
         self.rng = np.random.default_rng(seed)
         self.points, self.rewards = [], []
         self._seen = set()
