@@ -4,7 +4,9 @@ Where rewards are exact and queries few (the keras-tuner Oracle, NAS-Bench-201, 
 search), NASES proposes around its *incumbent* (the best point so far) instead of walking
 the paper's chain. A point is a *decision vector* ``u`` in ``[0, 1]^m`` (the unit encoding):
 slot ``i`` is discrete with ``sizes[i]`` choices (choice ``c`` is the centre of
-``[c/K, (c+1)/K)``) or continuous (``sizes[i] == 0``, any value in ``[0, 1]``).
+``[c/K, (c+1)/K)``) or continuous (``sizes[i] == 0``, any value in ``[0, 1]``). A discrete
+slot whose choices are ordered may be marked *ordinal*: it then moves like a continuous
+slot and is snapped to its choices.
 
 The region around the incumbent holds the points that differ from it in at most ``radius``
 active discrete slots, with every active continuous slot moved by at most ``step``
@@ -17,11 +19,13 @@ Two learned parts rank the unseen candidates of the region, and both are switche
 ``learning=False`` (the frozen ablation: identical candidates, random order, no updates):
 
 - a ``RewardPredictor`` (a Gaussian process or Bayesian linear regression) on the one-hot
-  of the discrete slots, the values of the continuous slots and, optionally, the stage-1
-  simulator's embedding of the point; candidates are ranked by expected improvement;
+  of the discrete slots, the values of the continuous and ordinal slots and, if asked
+  (``embedding_weight``), the stage-1 simulator's embedding of the point; candidates are
+  ranked by expected improvement;
 - the REINFORCE policy, a Gaussian in embedding space whose mean is the embedding of the
   incumbent plus a learned offset (needs ``embed``); it adds its log-density, weighted by
-  ``policy_weight``, to the predictor's score.
+  ``policy_weight`` (0 by default: it does not improve the ranking), to the predictor's
+  score.
 
 Pure numpy: the embedding comes in as a callable ``embed(units) -> (k, n) array``.
 """
