@@ -1,0 +1,179 @@
+"""nases_tf.embedding.proposals: the trust-region proposer shared by the Oracle and benchmarks."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import NB201_CSV
+from nases_tf.embedding.proposals import (Proposer, RewardPredictor, TrustRegion,
+                                          expected_improvement, normal_scores)
+
+NB201_SIZES = [5] * 6
+
+
+def choices(point, sizes):
+    return tuple(min(int(v * k), k - 1) if k else round(v, 9) for v, k in zip(point, sizes))
+
+
+def hamming(a, b):
+    return sum(x != y for x, y in zip(a, b))
+
+
+def toy_reward(point):
+    """Higher when more discrete slots sit at their last choice (a smooth landscape)."""
+    return float(np.sum(point))
+
+
+def run(proposer, reward, count):
+    points = []
+    for _ in range(count):
+        p = proposer.propose()
+        if p is None:
+            break
+        points.append(p)
+        proposer.observe(p, reward(p))
+    return points
+
+
+@pytest.mark.parametrize("learning", [True, False])
+def test_never_proposes_a_point_twice(learning):
+    sizes = [3, 3, 2]  # 18 points in all
+    proposer = Proposer(sizes, learning=learning, initial_points=3, seed=1)
+    points = run(proposer, toy_reward, 30)
+    keys = [choices(p, sizes) for p in points]
+    assert len(keys) == 18 and len(set(keys)) == 18
+    assert proposer.propose() is None
+
+
+def test_proposals_stay_in_the_one_edit_region_of_the_incumbent():
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=3)
+    for _ in range(5):
+        proposer.observe(proposer.propose(), 0.0)
+    for _ in range(40):
+        anchor = choices(proposer.points[proposer.incumbent], NB201_SIZES)
+        restarts = proposer.restarts
+        p = proposer.propose()
+        if proposer.restarts == restarts:
+            assert hamming(choices(p, NB201_SIZES), anchor) == 1
+        proposer.observe(p, toy_reward(p))
+
+
+def test_restarts_when_the_region_is_exhausted():
+    # only the first point scores: the incumbent stays while its 24 neighbours are tried
+    proposer = Proposer(NB201_SIZES, initial_points=1, learning=False, seed=0)
+    first = proposer.propose()
+    proposer.observe(first, 1.0)
+    anchor = choices(first, NB201_SIZES)
+    for _ in range(24):
+        p = proposer.propose()
+        assert hamming(choices(p, NB201_SIZES), anchor) == 1
+        proposer.observe(p, 0.0)
+    assert proposer.restarts == 0
+    p = proposer.propose()
+    assert proposer.restarts == 1
+    assert p is not None and choices(p, NB201_SIZES) != anchor
+
+
+def test_region_grows_after_successes_and_shrinks_after_failures():
+    region = TrustRegion(radius=1, max_radius=3, step=0.2, success_tolerance=2,
+                         failure_tolerance=2)
+    region.record(True)
+    region.record(True)
+    assert (region.radius, region.step) == (2, 0.4)
+    region.record(False)
+    region.record(False)
+    assert (region.radius, region.step) == (1, 0.2)
+    region.reset()
+    assert region.get_state() == {"radius": 1, "step": 0.2, "successes": 0, "failures": 0}
+
+
+def test_frozen_and_learned_rank_the_same_candidate_sets():
+    learned = Proposer(NB201_SIZES, learning=True, initial_points=5, seed=7)
+    frozen = Proposer(NB201_SIZES, learning=False, initial_points=5, seed=7)
+    points = run(learned, toy_reward, 12)
+    for p in points:  # the frozen proposer sees the same history
+        frozen._seen.add(frozen.key(p))
+        frozen.points.append(p)
+        frozen.rewards.append(None)
+        frozen.observe(p, toy_reward(p))
+    assert learned.incumbent == frozen.incumbent
+    anchor = np.array(learned.points[learned.incumbent])
+    a = {learned.key(u) for u in learned._neighbours(anchor)}
+    b = {frozen.key(u) for u in frozen._neighbours(anchor)}
+    assert a == b and len(a) > 0
+
+
+@pytest.mark.parametrize("predictor", ["gp", "linear"])
+def test_state_round_trip_gives_identical_next_proposals(predictor):
+    sizes = [5, 4, 0, 0, 2]
+    a = Proposer(sizes, predictor=predictor, initial_points=4, seed=11)
+    run(a, toy_reward, 15)
+    state = json.loads(json.dumps(a.get_state()))
+    b = Proposer(sizes, predictor=predictor, initial_points=4, seed=999)
+    b.set_state(state)
+    assert run(a, toy_reward, 10) == run(b, toy_reward, 10)
+
+
+def test_continuous_slots_move_inside_their_unit_interval_and_only_when_active():
+    sizes = [2, 0, 0]
+
+    def active(u):  # slot 2 counts only when slot 0 takes its second choice
+        return np.array([True, True, u[0] >= 0.5])
+
+    proposer = Proposer(sizes, active=active, initial_points=3,
+                        region=TrustRegion(step=0.1), seed=5)
+    points = run(proposer, lambda u: -abs(u[1] - 0.9) + (u[0] >= 0.5) * u[2], 60)
+    arr = np.array(points)
+    assert np.all((arr >= 0.0) & (arr <= 1.0))
+    assert len({proposer.key(p) for p in points}) == len(points)
+    # an inactive slot does not make two points different
+    assert proposer.key([0.25, 0.3, 0.1]) == proposer.key([0.25, 0.3, 0.8])
+    assert proposer.key([0.75, 0.3, 0.1]) != proposer.key([0.75, 0.3, 0.8])
+    best = proposer.points[proposer.best]
+    assert best[1] == pytest.approx(0.9, abs=0.1)
+
+
+def test_predictors_fit_a_linear_reward_and_rank_by_expected_improvement():
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 3))
+    y = x @ np.array([1.0, -2.0, 0.5])
+    for kind in ("gp", "linear"):
+        model = RewardPredictor(kind)
+        model.fit(x, (y - y.mean()) / y.std())
+        mean, std = model.predict(x[:5])
+        assert np.corrcoef(mean, y[:5])[0, 1] > 0.95
+        assert np.all(std >= 0)
+    ei = expected_improvement(np.array([0.0, 1.0]), np.array([1.0, 1.0]), 0.5)
+    assert ei[1] > ei[0] > 0
+    assert list(np.argsort(normal_scores([3.0, 10.0, -5.0]))) == [2, 0, 1]
+
+
+def test_auto_predictor_is_linear_on_choices_and_a_gp_with_steps():
+    assert Proposer(NB201_SIZES).predictor_kind == "linear"
+    assert Proposer([5, 0]).predictor_kind == "gp"
+    assert Proposer([5, 8], ordinal=[False, True]).predictor_kind == "gp"
+    assert Proposer([5], predictor=None).predictor_kind is None
+
+
+@pytest.mark.slow
+def test_short_nasbench201_search_beats_random_search():
+    from nases_tf.nasbench201_table import NasBench201Table, arch_codes
+
+    if not NB201_CSV.exists():
+        pytest.skip(f"{NB201_CSV} not found")
+    acc = NasBench201Table.load(NB201_CSV, "cifar10").accuracies
+    best_nases, best_random = [], []
+    for seed in range(4):
+        proposer = Proposer(NB201_SIZES, seed=seed)
+        rewards = []
+        for _ in range(60):
+            p = proposer.propose()
+            r = float(acc[int(arch_codes(choices(p, NB201_SIZES)))])
+            proposer.observe(p, r)
+            rewards.append(r)
+        best_nases.append(max(rewards))
+        rng = np.random.default_rng(seed)
+        best_random.append(acc[rng.permutation(len(acc))[:60]].max())
+    # over 200 seeds at 60 queries: 94.31 against 93.76 for random search
+    assert np.mean(best_nases) > np.mean(best_random)
