@@ -7,6 +7,7 @@ from keras_tuner.engine import hyperparameters as hp_module
 from nases_tf.benchmarks.tuner_objective import OBJECTIVE, ScoreTuner as _ScoreTuner
 
 FAST = dict(pretrain_steps=300, samples_per_update=2)  # small NASES settings for quick tests
+CHAINS = dict(FAST, proposals="elitist")  # the controller's chains instead of the trust region
 
 
 class Killed(BaseException):

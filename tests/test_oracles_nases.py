@@ -22,7 +22,7 @@ from nases_tf.benchmarks.tuner_objective import cheap_space  # noqa: E402
 from nases_tf.embedding.controller import EmbeddingController  # noqa: E402
 from nases_tf.tuner import NASES, NASESOracle  # noqa: E402
 
-from oracle_helpers import (FAST, Killed, ScoreTuner, assert_valid_active_values,  # noqa: E402
+from oracle_helpers import (CHAINS, FAST, Killed, ScoreTuner, assert_valid_active_values,  # noqa: E402
                             quiet as _quiet, score_objective)
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -55,12 +55,14 @@ def build_mixed_model(hp):
     return model
 
 
-def test_keras_model_search_over_a_mixed_conditional_space(tmp_path):
+@pytest.mark.parametrize("proposals", ["trust_region", "elitist"])
+def test_keras_model_search_over_a_mixed_conditional_space(tmp_path, proposals):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(48, 6)).astype("float32")
     y = (x @ rng.normal(size=(6, 1))).astype("float32")
     tuner = NASES(build_mixed_model, objective="val_loss", max_trials=6, seed=7,
-                  directory=str(tmp_path), project_name="mixed", **FAST)
+                  directory=str(tmp_path), project_name="mixed", proposals=proposals,
+                  initial_points=3, **FAST)
     tuner.search(x[:32], y[:32], validation_data=(x[32:], y[32:]), epochs=1, batch_size=16,
                  verbose=0)
     oracle = tuner.oracle
@@ -73,7 +75,11 @@ def test_keras_model_search_over_a_mixed_conditional_space(tmp_path):
     # the oracle's decisions are the tunable hyperparameters it has seen, one slot per name
     names = {hp.name for hp in oracle.get_space().space}
     assert set(oracle.decision_names) <= names and "lr" in oracle.decision_names
-    assert oracle.controller.updates.numpy() >= 1
+    if proposals == "elitist":
+        assert oracle.controller.updates.numpy() >= 1
+    else:  # the trust region learned from every trial; stage 1 never ran
+        assert oracle.controller is None
+        assert sum(r is not None for r in oracle._proposer.rewards) == 6
     assert tuner.get_best_hyperparameters()[0].values == trials[
         int(np.argmin([t.score for t in trials]))].hyperparameters.values
     json.dumps(oracle.get_state())  # the whole state is JSON
@@ -100,7 +106,7 @@ def _nases_json(directory, project):
 def test_killed_search_resumes_with_the_same_controller_and_no_duplicates(tmp_path):
     def make(max_trials, **kwargs):
         oracle = NASESOracle(objective=score_objective(), max_trials=max_trials, seed=11,
-                             hyperparameters=cheap_space(), **FAST)
+                             hyperparameters=cheap_space(), **CHAINS)
         return _quiet(ScoreTuner(oracle, directory=str(tmp_path), project_name="resume",
                                  **kwargs))
 
@@ -154,7 +160,7 @@ def test_failed_trials_and_nan_scores_never_reach_the_controller(tmp_path, monke
 
     oracle = NASESOracle(objective=keras_tuner.Objective("score", "min"), max_trials=12,
                          seed=5, hyperparameters=cheap_space(), max_retries_per_trial=1,
-                         max_consecutive_failed_trials=100, **FAST)
+                         max_consecutive_failed_trials=100, **CHAINS)
     tuner = _quiet(ScoreTuner(oracle, fail=fail, directory=str(tmp_path), project_name="f"))
     tuner.search(verbose=0)
 
@@ -178,7 +184,7 @@ def test_failed_trials_and_nan_scores_never_reach_the_controller(tmp_path, monke
 def test_nan_only_search_never_updates_and_stops_at_max_trials(tmp_path):
     oracle = NASESOracle(objective=score_objective(), max_trials=4, seed=2,
                          hyperparameters=cheap_space(), max_consecutive_failed_trials=10,
-                         **FAST)
+                         **CHAINS)
     tuner = _quiet(ScoreTuner(oracle, fail=lambda tid, attempt: "nan",
                               directory=str(tmp_path), project_name="nan"))
     tuner.search(verbose=0)
@@ -216,7 +222,7 @@ def test_growing_space_keeps_what_the_controller_learned(tmp_path):
     hps.Int("b", 0, 9)
     hps.Float("c", 0.1, 10.0, sampling="log")
     oracle = NASESOracle(objective=score_objective(), max_trials=30, seed=4,
-                         hyperparameters=hps, **FAST)
+                         hyperparameters=hps, **CHAINS)
     oracle._set_project_dir(str(tmp_path), "grow")
     oracle.verbose = 0
 
@@ -264,7 +270,7 @@ def test_growing_space_keeps_what_the_controller_learned(tmp_path):
         assert ("e" in trial.hyperparameters.values) == (trial.hyperparameters.get("a") == "z")
     # and the grown state round-trips through JSON
     again = NASESOracle(objective=score_objective(), max_trials=30, seed=4,
-                        hyperparameters=hps, **FAST)
+                        hyperparameters=hps, **CHAINS)
     state = json.loads(json.dumps(oracle.get_state()))
     again.trials = oracle.trials
     again.set_state(state)
@@ -299,7 +305,7 @@ WORKER_SCRIPT = textwrap.dedent("""
 
     oracle = NASESOracle(objective=score_objective(), max_trials=8, seed=3,
                          hyperparameters=cheap_space(), pretrain_steps=200,
-                         samples_per_update=2)
+                         samples_per_update=2, proposals="elitist")
     tuner = WorkerTuner(oracle, directory=project, project_name="dist")
     if tuner_id != "chief":
         open(os.path.join(project, "up_" + tuner_id), "w").close()

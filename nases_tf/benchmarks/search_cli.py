@@ -38,7 +38,7 @@ def define_flags(flag_values=None):
     flags.DEFINE_enum("dataset", "cifar10", list(DATASET_COLUMNS),
                       "Which accuracy column of the table to search.", flag_values=fv)
     flags.DEFINE_string("strategies", "random,local,evolution,reinforce,nases,nases_frozen,"
-                        "bayesian:2",
+                        "nases_paper,bayesian:2",
                         "Comma-separated strategies among " + ", ".join(STRATEGIES) +
                         "; NAME:N runs NAME on the first N seeds only.", flag_values=fv)
     flags.DEFINE_integer("budget", 200, "Distinct architectures each run may query.",
@@ -57,13 +57,18 @@ def define_flags(flag_values=None):
                        flag_values=fv)
     flags.DEFINE_integer("local_initial_random", 10, "Local search: random trials before "
                          "the first climb.", flag_values=fv)
-    flags.DEFINE_enum("nases_state_update", "elitist", ["decoded", "elitist", "best"],
-                      "NASES: how a chain's state moves (NASESOracle's state_update).",
-                      flag_values=fv)
-    flags.DEFINE_integer("nases_samples_per_update", 8, "NASES: chains, and trials per "
-                         "REINFORCE step (tuned on held-out seeds 1000-1019).",
+    flags.DEFINE_enum("nases_proposals", "trust_region",
+                      ["trust_region", "decoded", "elitist", "best"],
+                      "NASES: how trials are proposed (NASESOracle's proposals; nases_paper "
+                      "always uses the paper's decoded chain).", flag_values=fv)
+    flags.DEFINE_integer("nases_initial_points", 10, "NASES trust region: random trials "
+                         "before the first region.", flag_values=fv)
+    flags.DEFINE_enum("nases_predictor", "auto", ["auto", "linear", "gp"],
+                      "NASES trust region: the reward predictor.", flag_values=fv)
+    flags.DEFINE_integer("nases_samples_per_update", 8, "NASES chains: chains, and trials "
+                         "per REINFORCE step (tuned on held-out seeds 1000-1019).",
                          flag_values=fv)
-    flags.DEFINE_float("nases_initial_sigma", 0.3, "NASES: initial policy standard "
+    flags.DEFINE_float("nases_initial_sigma", 0.3, "NASES chains: initial policy standard "
                        "deviation (tuned on held-out seeds 1000-1019).", flag_values=fv)
     flags.DEFINE_integer("nases_embedding_dim", None, "NASES: embedding size (None: the "
                          "Oracle's default).", flag_values=fv)
@@ -95,7 +100,9 @@ def main(fv):
                       "reinforce_lr": fv.reinforce_lr,
                       "reinforce_entropy": fv.reinforce_entropy,
                       "local_initial_random": fv.local_initial_random,
-                      "nases_state_update": fv.nases_state_update,
+                      "nases_proposals": fv.nases_proposals,
+                      "nases_initial_points": fv.nases_initial_points,
+                      "nases_predictor": fv.nases_predictor,
                       "nases_samples_per_update": fv.nases_samples_per_update,
                       "nases_initial_sigma": fv.nases_initial_sigma,
                       "nases_embedding_dim": fv.nases_embedding_dim}

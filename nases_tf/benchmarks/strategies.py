@@ -14,9 +14,11 @@ from nases_tf.spaces.nasbench201 import OPS, NasBench201Space
 
 OBJECTIVE_NAME = "accuracy"
 
-# How strategy ``nases_frozen`` switches NASESOracle's learning off: the same proposal
-# machinery as ``nases`` with a policy that never moves from its pretrained start.
+# How strategy ``nases_frozen`` switches NASESOracle's learning off: the same proposals as
+# ``nases``, ranked at random, nothing learned.
 NASES_LEARNING_OFF = {"learning": False}
+# Strategy ``nases_paper``: the paper's chain read literally (next state = decoded sample).
+NASES_PAPER = {"proposals": "decoded"}
 
 
 def objective():
@@ -87,14 +89,16 @@ def _local_factory(seed, hyperparameters, max_trials, local_initial_random=10, *
         hyperparameters=hyperparameters, initial_random=local_initial_random)
 
 
-def _nases_factory(seed, hyperparameters, max_trials, nases_state_update=None,
+def _nases_factory(seed, hyperparameters, max_trials, nases_proposals=None,
+                   nases_initial_points=None, nases_predictor=None,
                    nases_samples_per_update=None, nases_initial_sigma=None,
                    nases_embedding_dim=None, nases_fixed_options=None, **flags):
     """``nases_tf.oracles.nases.NASESOracle`` with ``--nases_*``; a setting left None keeps
     the Oracle's default. ``nases_fixed_options`` (a dict) overrides them."""
     from nases_tf.oracles.nases import NASESOracle
 
-    settings = {"state_update": nases_state_update,
+    settings = {"proposals": nases_proposals, "initial_points": nases_initial_points,
+                "predictor": nases_predictor,
                 "samples_per_update": nases_samples_per_update,
                 "initial_sigma": nases_initial_sigma, "embedding_dim": nases_embedding_dim}
     settings = {k: v for k, v in settings.items() if v is not None}
@@ -109,6 +113,12 @@ def _nases_frozen_factory(seed, hyperparameters, max_trials, **flags):
                           nases_fixed_options=NASES_LEARNING_OFF, **flags)
 
 
+def _nases_paper_factory(seed, hyperparameters, max_trials, **flags):
+    """``nases`` with the paper's decoded chain (``NASES_PAPER``), for reproduction."""
+    return _nases_factory(seed, hyperparameters, max_trials,
+                          nases_fixed_options=NASES_PAPER, **flags)
+
+
 STRATEGIES = {
     "random": _random_factory,
     "bayesian": _bayesian_factory,
@@ -117,6 +127,7 @@ STRATEGIES = {
     "local": _local_factory,
     "nases": _nases_factory,
     "nases_frozen": _nases_frozen_factory,
+    "nases_paper": _nases_paper_factory,
 }
 
 

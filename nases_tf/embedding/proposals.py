@@ -551,6 +551,19 @@ class Proposer:
             return pool[0]
         return pool[int(np.argmax(self._scores(pool)))]
 
+    def register(self, point):
+        """Records a point evaluated without being proposed (a user's values, a random
+        fallback), so it is never proposed and ``observe`` accepts its reward.
+
+        Args:
+            point: decision vector ``(m,)``.
+        """
+        point = self._snap(point)
+        if self.key(point) not in self._seen:
+            self._seen.add(self.key(point))
+            self.points.append([float(v) for v in point])
+            self.rewards.append(None)
+
     def observe(self, point, reward):
         """Records the reward of a proposed point and moves the region.
 

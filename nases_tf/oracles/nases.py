@@ -16,6 +16,7 @@ from keras_tuner.engine import trial as trial_module
 from keras_tuner.engine import tuner as tuner_module
 
 from nases_tf.embedding.chains import MODES, Chains
+from nases_tf.embedding.proposals import Proposer
 from nases_tf.embedding.coder import ArchitectureAutoencoder, build_decoder, build_simulator
 from nases_tf.embedding.config import CODERS, DEFAULTS, default_embedding_dim
 from nases_tf.embedding.controller import EmbeddingController
@@ -31,7 +32,8 @@ from nases_tf.oracles.unit_codec import UnitCodec, tunable_names
 ORACLE_CODER = "mlp"
 # keras-tuner budgets are tens of trials, not thousands: a wider policy explores enough.
 ORACLE_INITIAL_SIGMA = 0.6
-STATE_UPDATES = MODES
+# How trials are proposed: anchored trust-region proposals, or the controller's chains.
+PROPOSALS = ("trust_region",) + MODES
 
 
 class NASESOracle(SearchOracle):
@@ -39,22 +41,30 @@ class NASESOracle(SearchOracle):
 
     Each tunable hyperparameter owns one slot of a unit vector (``oracles.unit_codec``:
     keras-tuner's own ``prob_to_value``/``value_to_prob``; only active hyperparameters of a
-    conditional space take values; values are native Python types). At the first trial a
-    simulator/decoder pair is pretrained on ``U[0,1]^m`` (stage 1,
-    ``embedding.pretraining``); then one ``EmbeddingController`` with ``samples_per_update``
-    chains (``embedding.chains``) proposes the trials, round robin over the chains, and takes
-    a REINFORCE step every ``samples_per_update`` completed trials (reward: the score,
-    negated when the objective is minimized). Failed trials and NaN scores never reach it; a
-    trial sent for retry keeps its sample until it ends.
+    conditional space take values; values are native Python types).
 
-    A proposal tried before is skipped (the chain walks on) up to ``max_collisions`` times;
-    then unseen random values are used (not learned from), and the Oracle returns STOPPED
-    once those repeat too. Hyperparameters that appear during the search get new slots with
-    everything learned carried over (``oracles.growing_space``); before the first REINFORCE
-    step stage 1 simply reruns for the larger space. ``get_state`` holds the coder, the
-    controller (weights, optimizer, baseline, sigma, random state, chains) and the per-trial
-    samples as JSON, so ``overwrite=False`` resumes exactly; under keras-tuner's
-    chief/worker distribution the Oracle lives on the chief.
+    ``proposals="trust_region"`` (default): anchored, local, never-repeating proposals
+    (``embedding.proposals.Proposer``): after ``initial_points`` random trials, the unseen
+    points of a trust region around the best trial so far (one edit of a choice, a step of
+    an ordered or continuous value; it grows and shrinks as TuRBO's does, and restarts
+    elsewhere when used up), ranked by a reward predictor fitted to the completed trials
+    (expected improvement). With ``embedding_weight`` or ``policy_weight`` the stage-1
+    simulator's embedding joins the predictor's features and the REINFORCE policy scores
+    the candidates; both are off by default, as they did not beat their ablation.
+
+    ``proposals="decoded"|"elitist"|"best"``: the paper's search read literally: a
+    simulator/decoder pair pretrained on ``U[0,1]^m`` (stage 1, ``embedding.pretraining``)
+    and one ``EmbeddingController`` with ``samples_per_update`` chains
+    (``embedding.chains``) proposing round robin, with a REINFORCE step every
+    ``samples_per_update`` completed trials (reward: the score, negated when minimized).
+
+    Failed trials and NaN scores never reach the learned parts; a trial sent for retry keeps
+    its proposal until it ends. Values tried before are never proposed again (after
+    ``max_collisions`` repeats unseen random values are used), and the Oracle returns
+    STOPPED once the space is exhausted. Hyperparameters that appear during the search get
+    new slots with everything learned carried over (``oracles.growing_space``).
+    ``get_state`` holds the whole search state as JSON, so ``overwrite=False`` resumes
+    exactly; under keras-tuner's chief/worker distribution the Oracle lives on the chief.
 
     Args:
         objective: A string, `keras_tuner.Objective` instance, or a list of
@@ -82,11 +92,18 @@ class NASESOracle(SearchOracle):
         initial_sigma: Initial standard deviation of the Gaussian policy.
         max_collisions: Repeated proposals tolerated for one trial before falling back
             to random values.
-        state_update: How a chain's state moves (``embedding.chains.MODES``):
-            ``"decoded"`` (the paper's chain), ``"elitist"`` (default) or ``"best"``.
-        learning: Boolean, default True. False switches every learned part off (no
-            REINFORCE step) and leaves the proposals as they are: the ablation that the
-            learned parts are measured against.
+        proposals: ``"trust_region"`` (default) or a chain mode of ``embedding.chains``:
+            ``"decoded"`` (the paper's chain), ``"elitist"`` or ``"best"``.
+        state_update: the chain mode under its former name; given, it sets ``proposals``.
+        learning: Boolean, default True. False switches every learned part off (the
+            predictor's ranking, the policy, REINFORCE steps) and leaves the proposals as
+            they are: the ablation that the learned parts are measured against.
+        initial_points: random trials before the trust region is used.
+        predictor: the trust region's reward predictor: ``"auto"`` (Bayesian linear
+            regression when every slot is an unordered choice, a Gaussian process
+            otherwise), ``"linear"``, ``"gp"`` or None (random ranking).
+        embedding_weight: weight of the stage-1 embedding among the predictor's features.
+        policy_weight: weight of the REINFORCE policy's score in the ranking.
     """
 
     def __init__(
@@ -107,8 +124,13 @@ class NASESOracle(SearchOracle):
         entropy_weight=DEFAULTS.entropy_weight,
         initial_sigma=ORACLE_INITIAL_SIGMA,
         max_collisions=20,
-        state_update="elitist",
+        proposals="trust_region",
+        state_update=None,
         learning=True,
+        initial_points=10,
+        predictor="auto",
+        embedding_weight=0.0,
+        policy_weight=0.0,
         **kwargs,
     ):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed,
@@ -122,9 +144,10 @@ class NASESOracle(SearchOracle):
             raise ConfigError(f"samples_per_update={samples_per_update} must be at least 1")
         if not initial_sigma > 0:
             raise ConfigError(f"initial_sigma={initial_sigma} must be positive")
-        if state_update not in STATE_UPDATES:
-            raise ConfigError(f"state_update={state_update!r} is unknown, expected one of "
-                              f"{', '.join(STATE_UPDATES)}")
+        proposals = state_update or proposals
+        if proposals not in PROPOSALS:
+            raise ConfigError(f"proposals={proposals!r} is unknown, expected one of "
+                              f"{', '.join(PROPOSALS)}")
         self.embedding_dim = None if embedding_dim is None else int(embedding_dim)
         self.coder = coder
         self.hidden_units = int(hidden_units)
@@ -135,8 +158,12 @@ class NASESOracle(SearchOracle):
         self.baseline_decay = float(baseline_decay)
         self.entropy_weight = float(entropy_weight)
         self.initial_sigma = float(initial_sigma)
-        self.state_update = state_update
+        self.proposals = proposals
         self.learning = bool(learning)
+        self.initial_points = int(initial_points)
+        self.predictor = predictor
+        self.embedding_weight = float(embedding_weight)
+        self.policy_weight = float(policy_weight)
         self._reset_search_state()
 
     def _reset_search_state(self):
@@ -147,6 +174,7 @@ class NASESOracle(SearchOracle):
         self._records = {}  # trial_id -> {"chain", "state", "embedding", "candidate"[, "reward"]}
         self._pending = []  # trial ids completed with a finite reward, awaiting an update
         self._next_chain = 0
+        self._proposer = None  # trust_region: the Proposer over the current slots
         self.coder_metrics = {}
         self.last_update = None
 
@@ -159,6 +187,15 @@ class NASESOracle(SearchOracle):
     def controller(self):
         """The ``EmbeddingController`` (None until the first trial is populated)."""
         return self._controller
+
+    @property
+    def _trust_region(self):
+        return self.proposals == "trust_region"
+
+    @property
+    def _uses_coder(self):
+        """Whether stage 1 runs: for the chains, or for the trust region's embedding."""
+        return not self._trust_region or bool(self.embedding_weight or self.policy_weight)
 
     # -- stage 1 and the controller -----------------------------------------------------
 
@@ -175,7 +212,7 @@ class NASESOracle(SearchOracle):
             learning_rate=self.controller_learning_rate, baseline_decay=self.baseline_decay,
             entropy_weight=self.entropy_weight, initial_sigma=self.initial_sigma,
             seed=int(self.seed) % 2**31 + len(self._codec.names))
-        self._chains = Chains(controller, self.state_update)
+        self._chains = Chains(controller, "decoded" if self._trust_region else self.proposals)
         return controller
 
     def _pretrain(self, simulator, decoder):
@@ -201,7 +238,9 @@ class NASESOracle(SearchOracle):
         self._coder_lists = None
         self.coder_metrics = self._pretrain(self._simulator, self._decoder)
         self._controller = self._new_controller(self._simulator, self._decoder)
-        self._records, self._pending, self._next_chain = {}, [], 0
+        # samples drawn from an older coder are dropped; trust-region points are kept
+        self._records = {k: r for k, r in self._records.items() if "point" in r}
+        self._pending, self._next_chain = [], 0
 
     def _grow(self, names):
         """Rebuilds the models for the longer decision list ``names`` (a prefix of which is
@@ -221,20 +260,47 @@ class NASESOracle(SearchOracle):
         self._coder_lists = None
 
     def _sync_decisions(self):
-        """Builds the coder and controller at the first trial; adapts them when new tunable
+        """Builds the proposal machinery at the first trial; adapts it when new tunable
         hyperparameters have joined the space since."""
         names = tunable_names(self.hyperparameters.space)
-        if self._controller is None:
+        built = self._proposer if self._trust_region else self._controller
+        if built is None:
             if names:
-                self._build(names)
+                if self._uses_coder:
+                    self._build(names)
+                self._codec = UnitCodec(names)
+                if self._trust_region:
+                    self._proposer = self._new_proposer()
             return
         new = [name for name in names if name not in self._codec.index]
         if not new:
             return
-        if int(self._controller.updates.numpy()) == 0:
-            self._build(self._codec.names + new)  # nothing learned yet: a fresh stage 1
-        else:
-            self._grow(self._codec.names + new)
+        names = self._codec.names + new
+        if self._uses_coder:
+            if int(self._controller.updates.numpy()) == 0:
+                self._build(names)  # nothing learned yet: a fresh stage 1
+            else:
+                self._grow(names)
+        self._codec = UnitCodec(names)
+        if self._trust_region:
+            old = self._proposer.get_state()
+            old["points"] = [self._codec.pad(p) for p in old["points"]]
+            self._proposer = self._new_proposer()
+            self._proposer.set_state(old)
+
+    def _new_proposer(self):
+        """A ``Proposer`` over the current slots (state not included)."""
+        space = self.hyperparameters.space
+        embed = None
+        if self.embedding_weight or self.policy_weight:
+            embed = lambda units: np.asarray(self._simulator(units, training=False))  # noqa: E731
+        return Proposer(
+            self._codec.sizes(space), learning=self.learning,
+            initial_points=self.initial_points, predictor=self.predictor,
+            active=self._codec.active(space), ordinal=self._codec.ordinal(space),
+            embed=embed, embedding_weight=self.embedding_weight,
+            policy_weight=self.policy_weight,
+            seed=[int(self.seed) % 2**63, len(self._codec.names)])
 
     # -- the keras-tuner contract -------------------------------------------------------
 
@@ -249,8 +315,10 @@ class NASESOracle(SearchOracle):
             "STOPPED" (values None) once the reachable space is exhausted.
         """
         self._sync_decisions()
-        if self._controller is None:  # nothing to tune (no or only Fixed hyperparameters)
+        if not self._codec.names:  # nothing to tune (no or only Fixed hyperparameters)
             return self._stop_or_run(self._random_values())
+        if self._trust_region:
+            return self._populate_from_trust_region(trial_id)
         space = self.hyperparameters.space
         chain = self._next_chain
         self._next_chain = (chain + 1) % self._controller.num_chains
@@ -273,10 +341,38 @@ class NASESOracle(SearchOracle):
                 self._controller.advance(unit[None], [chain])
         return self._stop_or_run(values)
 
+    def _populate_from_trust_region(self, trial_id):
+        space = self.hyperparameters.space
+        for _ in range(self._max_collisions + 1):
+            point = self._proposer.propose()
+            if point is None:  # every point of a finite space was proposed
+                return self._stop_or_run(None)
+            values = self._codec.to_values(space, point)
+            if not self._duplicate(values):
+                self._records[trial_id] = {"point": point}
+                return self._stop_or_run(values)
+            self._proposer.observe(point, None)  # another point with the same values
+        values = self._random_values()
+        if values is not None:
+            point = self._codec.to_unit(space, values, [0.5] * len(self._codec.names))
+            self._proposer.register(point)
+            self._records[trial_id] = {"point": [float(v) for v in point]}
+        return self._stop_or_run(values)
+
     def _absorb(self, trial):
         """Files an ended trial's sample: pending (finite score) or dropped (failed)."""
         record = self._records.get(trial.trial_id)
         if record is None or trial.trial_id in self._pending:
+            return
+        if "point" in record:
+            if trial.status in (trial_module.TrialStatus.COMPLETED,
+                                trial_module.TrialStatus.FAILED):
+                score = trial.score if trial.status == trial_module.TrialStatus.COMPLETED \
+                    else None
+                finite = score is not None and math.isfinite(float(score))
+                self._proposer.observe(self._codec.pad(record["point"]),
+                                       self._reward(score) if finite else None)
+                del self._records[trial.trial_id]
             return
         if trial.status == trial_module.TrialStatus.COMPLETED:
             if trial.score is not None and math.isfinite(float(trial.score)):
@@ -330,6 +426,7 @@ class NASESOracle(SearchOracle):
     def get_state(self):
         state = super().get_state()
         nases = {"names": self._codec.names, "records": self._records,
+                 "proposer": None if self._proposer is None else self._proposer.get_state(),
                  "pending": self._pending, "next_chain": self._next_chain,
                  "coder_metrics": self.coder_metrics, "last_update": self.last_update}
         if self._controller is not None:
@@ -362,6 +459,9 @@ class NASESOracle(SearchOracle):
             self._controller = self._new_controller(self._simulator, self._decoder)
             self._controller.set_state(nases["controller"])
             self._chains.set_state(nases.get("chains", {}))
+        if nases.get("proposer") is not None:
+            self._proposer = self._new_proposer()
+            self._proposer.set_state(nases["proposer"])
 
 
 # The arguments NASES passes through to NASESOracle.
@@ -370,7 +470,8 @@ ORACLE_ARGUMENTS = (
     "max_consecutive_failed_trials", "embedding_dim", "coder", "hidden_units",
     "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
     "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
-    "max_collisions", "state_update", "learning")
+    "max_collisions", "proposals", "state_update", "learning", "initial_points", "predictor",
+    "embedding_weight", "policy_weight")
 
 
 class NASES(AtomicTunerStateMixin, tuner_module.Tuner):

@@ -31,14 +31,30 @@ def tunable_names(space):
 
 
 def slot_size(hp):
-    """How many values slot ``hp`` can take, or 0 for a continuous ``Float``.
+    """How many values slot ``hp`` can take, or 0 for a continuous slot (a ``Float``
+    without step, or any log-sampled ``Int``/``Float``, whose values are not evenly spaced
+    in the unit interval).
 
     Args:
         hp: a keras-tuner ``HyperParameter``.
     """
+    if isinstance(hp, (hp_module.Int, hp_module.Float)) and hp.sampling != "linear":
+        return 0
     if isinstance(hp, hp_module.Float) and hp.step is None:
         return 0
     return len(list(hp.values))
+
+
+def is_ordinal(hp):
+    """Whether the values of discrete slot ``hp`` are ordered (an ``Int``, a stepped
+    ``Float``, an ordered ``Choice``), so that neighbouring values are alike.
+
+    Args:
+        hp: a keras-tuner ``HyperParameter``.
+    """
+    if isinstance(hp, (hp_module.Int, hp_module.Float)):
+        return True
+    return bool(getattr(hp, "ordered", False))
 
 
 def prob_to_value(hp, prob):
@@ -67,16 +83,44 @@ class UnitCodec:
         self.names = list(names)
         self.index = {name: i for i, name in enumerate(self.names)}
 
+    def _by_name(self, space):
+        by_name = {}
+        for hp in space:
+            by_name.setdefault(hp.name, hp)
+        return by_name
+
     def sizes(self, space):
         """Values per slot (0: continuous or unknown), in slot order.
 
         Args:
             space: a list of keras-tuner ``HyperParameter`` objects.
         """
-        by_name = {}
-        for hp in space:
-            by_name.setdefault(hp.name, hp)
+        by_name = self._by_name(space)
         return [slot_size(by_name[n]) if n in by_name else 0 for n in self.names]
+
+    def ordinal(self, space):
+        """Per slot, whether its values are ordered (see ``is_ordinal``).
+
+        Args:
+            space: a list of keras-tuner ``HyperParameter`` objects.
+        """
+        by_name = self._by_name(space)
+        return [n in by_name and is_ordinal(by_name[n]) for n in self.names]
+
+    def active(self, space):
+        """A function unit vector -> bool mask of the slots active at its values, or None
+        when no hyperparameter of ``space`` is conditional.
+
+        Args:
+            space: a list of keras-tuner ``HyperParameter`` objects.
+        """
+        if not any(hp.conditions for hp in space):
+            return None
+
+        def mask(unit):
+            values = self.to_values(space, unit)
+            return [name in values for name in self.names]
+        return mask
 
     def to_values(self, space, unit):
         """Active values of ``space`` for ``unit`` (names without a slot take their default).
