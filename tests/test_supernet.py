@@ -153,7 +153,7 @@ def test_copy_weights_round_trip(supernet, batch):
 def test_copy_rejects_other_space(supernet):
     space = MacroSpace(3)
     model = build_macro_model(space, space.sample(np.random.default_rng(0)), filters=FILTERS)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="built with other filters"):
         supernet.copy_weights_from(model)
 
 

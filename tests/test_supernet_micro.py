@@ -75,7 +75,7 @@ def test_copy_weights_round_trip(supernet, batch):
     full = other.get_layer("cell0_out")
     assert isinstance(full, CellOutput) and full.nodes == (2, 3)
     rng = np.random.default_rng(9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"cell0_out.: nodes .* not in"):
         other.copy_weights_from(build_micro_model(MicroSpace(3, 1), MicroSpace(3, 1).sample(rng),
                                                   filters=FILTERS, input_shape=(SIZE, SIZE, 3)))
 

@@ -9,8 +9,9 @@ the cell reads.
 
 from nases_tf.errors import ArchitectureError
 from nases_tf.spaces.base import SearchSpace
+from nases_tf.spaces.macro import MACRO_OPS
 
-MICRO_OPS = ("identity", "sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3")
+MICRO_OPS = MACRO_OPS  # ENAS: the same five ops in both spaces
 CELL_KINDS = ("normal", "reduction")
 # Decisions per node, in vector order.
 NODE_FIELDS = ("input_a", "op_a", "input_b", "op_b")
