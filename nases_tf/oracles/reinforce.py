@@ -35,10 +35,8 @@ class ReinforceOracle(SearchOracle):
         normalize_advantage: Boolean, whether to scale advantages by the rewards' moving
             standard deviation. Defaults to True.
         max_collisions: Integer, repeated draws tolerated per trial. Defaults to 100.
-        **kwargs: the arguments of every `keras_tuner.Oracle`: ``objective``,
-            ``max_trials``, ``seed``, ``hyperparameters``, ``allow_new_entries``,
-            ``tune_new_entries``, ``max_retries_per_trial``,
-            ``max_consecutive_failed_trials``.
+        **kwargs: `keras_tuner.Oracle`'s own arguments (``objective``, ``max_trials``,
+            ``seed``, ``hyperparameters``, ...).
     """
 
     def __init__(

@@ -25,15 +25,24 @@ class SearchSpace(abc.ABC):
     # network-size settings that an architecture or coder may be reused across.
     identity_keys = None
 
-    @property
-    @abc.abstractmethod
-    def decision_names(self):
-        """One short name per decision, in vector order."""
+    def _define_decisions(self, names, sizes):
+        """Sets the decisions' names and sizes (for spaces that compute them once).
+
+        Args:
+            names: one short name per decision.
+            sizes: the number of choices of each decision.
+        """
+        self._names, self._sizes = tuple(names), tuple(int(k) for k in sizes)
 
     @property
-    @abc.abstractmethod
+    def decision_names(self):
+        """One short name per decision, in vector order."""
+        return self._names
+
+    @property
     def sizes(self):
         """Number of choices of each decision (tuple of int), in vector order."""
+        return self._sizes
 
     @abc.abstractmethod
     def config(self):

@@ -30,16 +30,7 @@ class MacroSpace(SearchSpace):
             for j in range(i):
                 names.append(f"skip_{i}_{j}")
                 sizes.append(2)
-        self._names = tuple(names)
-        self._sizes = tuple(sizes)
-
-    @property
-    def decision_names(self):
-        return self._names
-
-    @property
-    def sizes(self):
-        return self._sizes
+        self._define_decisions(names, sizes)
 
     def config(self):
         return {"name": self.name, "layers": self.layers}

@@ -49,16 +49,7 @@ class MicroSpace(SearchSpace):
                 for field in NODE_FIELDS:
                     names.append(f"{kind}_node{i + 2}_{field}")
                     sizes.append(i + 2 if field.startswith("input") else len(MICRO_OPS))
-        self._names = tuple(names)
-        self._sizes = tuple(sizes)
-
-    @property
-    def decision_names(self):
-        return self._names
-
-    @property
-    def sizes(self):
-        return self._sizes
+        self._define_decisions(names, sizes)
 
     identity_keys = ("name", "nodes")  # N sizes the network, not the cell: search small, train big
 
