@@ -26,7 +26,8 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from nases_tf.networks.layers import OPS, CellOutput, ClassifierHead, Stem, serializable
+from nases_tf.networks.layers import (OPS, CellOutput, classifier_head, serializable,
+                                      stem_block)
 from nases_tf.networks.micro import (cell_layer_name, cell_plan, op_layer, op_part,
                                      op_strides, preprocess_layer)
 from nases_tf.networks.supernet import Supernet, assign_weights, branch
@@ -57,7 +58,7 @@ class MicroSupernet(Supernet):
         space = self.space
         self._plan = cell_plan(space, self.filters)
         wd, nodes = self.weight_decay, space.nodes
-        self.stem = Stem(3 * self.filters, weight_decay=wd, name="stem")
+        self.stem = stem_block(3 * self.filters, weight_decay=wd, name="stem")
         # Flat lists (Keras tracks them); ``_index`` maps (cell, part) to a position.
         self.pre_layers, self.op_layers, self.out_layers = [], [], []
         self._index = {}
@@ -72,7 +73,7 @@ class MicroSupernet(Supernet):
                             self.op_layers.append(op_layer(c, i, slot, op, width, strides, wd))
             self.out_layers.append(CellOutput(width, range(2, nodes + 2), weight_decay=wd,
                                               name=cell_layer_name(c, "out")))
-        self.head = ClassifierHead(self.num_classes, weight_decay=wd, name="head")
+        self.head = classifier_head(self.num_classes, weight_decay=wd, name="head")
         # Flat positions of the decisions, per cell kind: (nodes, 4).
         self._pos = {kind: [[space.position(kind, i, f)
                              for f in ("input_a", "op_a", "input_b", "op_b")]
