@@ -59,6 +59,18 @@ def max_pool_3x3(x, strides=1):
     return pool(x)
 
 
+def shifted_by_one_pixel(x):
+    """``x`` moved up and left by one pixel, zero-filled at the bottom and right: the second
+    path of a factorized reduction.
+
+    Args:
+        x: a tensor ``(batch, height, width, channels)``.
+    """
+    # tf.slice, not [:, 1:, 1:, :]: the same values, but on a CPU the gradient of a strided
+    # slice (StridedSliceGrad) is much slower than that of Slice (a Pad).
+    return tf.slice(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]), [0, 1, 1, 0], tf.shape(x))
+
+
 def stem_block(filters, weight_decay=WEIGHT_DECAY, name="stem"):
     """The network's input block, of stock Keras layers: a 3x3 convolution to ``filters``
     channels and batch norm.
@@ -164,10 +176,7 @@ class FactorizedReduction(keras.layers.Layer):
 
     def call(self, x, training=None):
         x = tf.nn.relu(x)
-        # tf.slice, not [:, 1:, 1:, :]: the same values, but on a CPU the gradient of a
-        # strided slice (StridedSliceGrad) is much slower than that of Slice (a Pad).
-        shifted = tf.slice(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]), [0, 1, 1, 0], tf.shape(x))
-        out = tf.concat([self.conv_a(x), self.conv_b(shifted)], axis=-1)
+        out = tf.concat([self.conv_a(x), self.conv_b(shifted_by_one_pixel(x))], axis=-1)
         return self.bn(out, training=training)
 
     def compute_output_shape(self, input_shape):

@@ -9,19 +9,17 @@ runs only the path of its architecture:
   an op reading a cell input has stride 2 and one reading a node stride 1, so the slot holds
   both variants (``..._s2`` and plain; an identity with stride 2 is a factorized reduction);
   node 0 of a reduction cell only reads cell inputs and holds only the stride-2 variants.
-- each (node, slot) selects its input with a ``tf.switch_case`` of identities, then applies
-  its op with a ``tf.switch_case`` over the op layers. In a reduction cell, cell inputs and
-  nodes differ in resolution: the slot selects one cell input and one node (identities,
-  free) and one switch over the 10 ops (5 with stride 2 on the cell input, 5 with stride 1
-  on the node) runs the chosen one. Only the chosen input and op run. (One switch over
-  every ``(input, op)`` pair is also correct, but traces ``i + 2`` times the op branches;
-  a ``tf.cond`` around two switch pairs trips TF's gradient of nested cases.)
+- each (node, slot) selects its input with ``tf.gather`` on the stacked candidates and
+  runs its op with ``micro_slot.slot_output``: plain tensor ops on weights gathered by the
+  op index and a 0/1 mask, no control flow, so hundreds of slots trace in seconds. In a
+  reduction cell, cell inputs and nodes differ in resolution: the slot selects one cell
+  input and one node, and its op index runs over 10 ops (5 with stride 2 on the cell input,
+  5 with stride 1 on the node). The chosen op's output, gradients and BN statistics are
+  exactly those of its layer; the other ops add zeros and get zero gradients.
 - the cell output is a ``CellOutput`` over all B nodes whose kernel rows are multiplied by
   the 0/1 "no other node reads it" mask computed from the arch tensor; a standalone model's
   ``CellOutput`` kernel is the slice of the unmasked rows (``copy_weights_to/from`` slice).
 """
-
-import functools
 
 import numpy as np
 import tensorflow as tf
@@ -30,7 +28,8 @@ from nases_tf.networks.layers import (OPS, CellOutput, classifier_head, serializ
                                       stem_block)
 from nases_tf.networks.micro import (cell_layer_name, cell_plan, op_layer, op_part,
                                      op_strides, preprocess_layer)
-from nases_tf.networks.supernet import Supernet, assign_weights, branch
+from nases_tf.networks.micro_slot import slot_output
+from nases_tf.networks.supernet import Supernet, assign_weights
 from nases_tf.spaces.micro import CELL_KINDS
 
 
@@ -130,20 +129,18 @@ class MicroSupernet(Supernet):
                 terms = []
                 for s, slot in enumerate("ab"):
                     source, op = arch[pos[i][2 * s]], arch[pos[i][2 * s + 1]]
-                    name = f"cell{c}_node{i + 2}{slot}"
                     if kind == "normal" or i == 0:
-                        x = _select(source, states, name)
-                        terms.append(self._apply_ops(c, i, slot, op, training, name,
+                        x = _select(source, states)
+                        terms.append(self._apply_ops(c, i, slot, op, training,
                                                      [(op_strides(kind, 0), x)]))
                     else:
                         # Cell inputs (stride 2) and nodes (stride 1) differ in resolution:
-                        # select one of each, then one switch over both ops sets. (A tf.cond
-                        # around two switch pairs trips TF's gradient of nested cases.)
+                        # select one of each; the op index runs over both ops sets.
                         reads_node = tf.cast(source >= 2, tf.int32)
-                        x_in = _select(tf.minimum(source, 1), states[:2], f"{name}_cell")
-                        x_node = _select(tf.maximum(source - 2, 0), states[2:], f"{name}_node")
+                        x_in = _select(tf.minimum(source, 1), states[:2])
+                        x_node = _select(tf.maximum(source - 2, 0), states[2:])
                         terms.append(self._apply_ops(c, i, slot, op + reads_node * len(OPS),
-                                                     training, name, [(2, x_in), (1, x_node)]))
+                                                     training, [(2, x_in), (1, x_node)]))
                 states.append(terms[0] + terms[1])
             sources = tf.gather(arch, [p[f] for p in pos for f in (0, 2)])
             used = tf.reduce_any(
@@ -153,12 +150,14 @@ class MicroSupernet(Supernet):
             prev2, prev1 = prev1, out
         return self.head(prev1)
 
-    def _apply_ops(self, cell, node, slot, op, training, name, inputs):
-        """``tf.switch_case`` over the ops of one slot: for each ``(strides, x)`` of
-        ``inputs`` in turn, the ops with that stride applied to ``x``."""
-        branches = [branch(self._op_layer(cell, node, slot, k, strides), x, training)
-                    for strides, x in inputs for k in range(len(OPS))]
-        return tf.switch_case(op, branches, name=f"{name}_op")
+    def _apply_ops(self, cell, node, slot, op, training, inputs):
+        """The op ``op`` of one slot: for each ``(strides, x)`` of ``inputs`` in turn, the
+        ops with that stride applied to ``x`` (``op`` counts on across the sets)."""
+        out = 0
+        for n, (strides, x) in enumerate(inputs):
+            layers = [self._op_layer(cell, node, slot, k, strides) for k in range(len(OPS))]
+            out += slot_output(layers, op - n * len(OPS), x, strides, training)
+        return out
 
     # -- weights -------------------------------------------------------------------------
 
@@ -182,12 +181,11 @@ class MicroSupernet(Supernet):
         assign_weights(source, target, values)
 
 
-def _select(index, tensors, name):
-    """``tensors[index]`` for an int32 scalar tensor ``index`` (a switch of identities)."""
+def _select(index, tensors):
+    """``tensors[index]`` for an int32 scalar tensor ``index``."""
     if len(tensors) == 1:
         return tensors[0]
-    return tf.switch_case(index, [functools.partial(tf.identity, t) for t in tensors],
-                          name=f"{name}_input")
+    return tf.gather(tf.stack(tensors), index)
 
 
 def _kernel_rows(full, nodes):
