@@ -11,7 +11,7 @@ runs only the path of its architecture:
   node 0 of a reduction cell only reads cell inputs and holds only the stride-2 variants.
 - each (node, slot) selects its input with ``tf.gather`` on the stacked candidates and
   runs its op with ``micro_slot.slot_output``: plain tensor ops on weights gathered by the
-  op index and a 0/1 mask, no control flow, so hundreds of slots trace in seconds. In a
+  op index and a 0/1 mask, no control flow, which keeps the trace small. In a
   reduction cell, cell inputs and nodes differ in resolution: the slot selects one cell
   input and one node, and its op index runs over 10 ops (5 with stride 2 on the cell input,
   5 with stride 1 on the node). The chosen op's output, gradients and BN statistics are
