@@ -21,9 +21,10 @@ import sys
 # Set before TensorFlow is imported: its C++ start-up chatter hides the report.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
-from nases_tf.errors import ConfigError, NasesError  # noqa: E402
+from nases_tf.benchmarks.entry import run_app  # noqa: E402
+from nases_tf.errors import ConfigError  # noqa: E402
 from nases_tf.fileio import write_json  # noqa: E402
 
 # Steps timed after the first, on random architectures: the steady-state step time.
@@ -163,24 +164,13 @@ def main(flag_values):
     return rows
 
 
-def _app_main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        main(flags.FLAGS)
-    except NasesError as e:
-        sys.exit(f"error: {e}")
-
-
 def run(argv=None):
-    """The console entry point: parses the command line (``sys.argv`` if ``argv`` is None)
-    into absl's global flags and runs the benchmark; bad input exits with a one-line error.
+    """Measures the configurations the command line ``argv`` names (``entry.run_app``).
 
     Args:
-        argv: the command line, program name first, or None.
+        argv: program name and flags (None: ``sys.argv``).
     """
-    define_flags()
-    app.run(_app_main, argv)
+    run_app(define_flags, main, argv)
 
 
 if __name__ == "__main__":
