@@ -222,6 +222,11 @@ def run_stages(extras):
     images = data.load_images(FLAGS.dataset, FLAGS.data_dir) if FLAGS.stage != "pretrain" else None
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     space = extras["space"]
+    if images is not None and not runtime.has_gpu():
+        from nases_tf.run_estimate import warning_for_flags
+        slow = warning_for_flags(FLAGS.flag_values_dict(), space, len(images.train_x))
+        if slow:
+            logging.warning(slow)
     if FLAGS.reward == "weight_sharing" and FLAGS.stage in ("search", "all"):
         from nases_tf.networks import has_supernet
         if not has_supernet(space.name):

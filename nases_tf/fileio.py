@@ -1,5 +1,6 @@
-"""Atomic file I/O: JSON, text and `.keras` models. Every file nases_tf writes goes through
-here (temp file, then rename), so a killed run never leaves half a file."""
+"""Atomic file I/O: JSON, text, `.keras` models and SavedModel directories. Every file
+nases_tf writes goes through here (temp file, then rename), so a killed run never leaves half
+a file."""
 
 import json
 import os
@@ -116,3 +117,33 @@ def save_keras_model(model, path):
     if not path.endswith(".keras"):
         raise ValueError(f"{path}: Keras models are saved with the .keras extension")
     _atomic_replace(path, model.save)
+
+
+def write_directory(path, write_fn):
+    """Writes the directory ``path`` atomically: ``write_fn`` fills a temporary directory
+    beside it, which then takes its place, so readers see the old directory or the whole
+    new one (an old directory is moved aside first and removed last).
+
+    Args:
+        path: the directory to write; its parent is created if missing.
+        write_fn: a function taking the temporary directory's path (not yet existing) and
+            writing the content there (e.g. ``model.export``).
+    """
+    import shutil
+
+    path = os.path.abspath(path)
+    parent, base = os.path.split(path)
+    os.makedirs(parent, exist_ok=True)
+    tag = uuid.uuid4().hex[:12]
+    tmp, old = (os.path.join(parent, f".tmp-{tag}{base}"),
+                os.path.join(parent, f".old-{tag}{base}"))
+    try:
+        write_fn(tmp)
+        if os.path.exists(path):
+            os.replace(path, old)
+        os.replace(tmp, path)
+    finally:
+        for leftover in (tmp, old):
+            if os.path.exists(leftover):
+                shutil.rmtree(leftover)
+

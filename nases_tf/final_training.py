@@ -12,7 +12,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
-from nases_tf import checkpoints, data, drawing, fileio, messages, runtime, schedule
+from nases_tf import checkpoints, data, deployment, drawing, fileio, messages, runtime, schedule
 from nases_tf.child_training import compile_child
 from nases_tf.networks import build_network, count_params
 
@@ -70,7 +70,10 @@ def train_final(space, arch, images, output_dir, config):
     """Trains ``arch`` on ``images.train`` and evaluates it once on ``images.test``.
 
     Resumes from ``<output_dir>/final/checkpoints`` when a checkpoint is there; returns the
-    results dict that is also written to ``<output_dir>/final/results.json``.
+    results dict that is also written to ``<output_dir>/final/results.json``. The trained
+    model is saved for deployment: ``final/model.keras`` takes raw uint8 images (the
+    standardization with the training statistics is its first layer) and gives logits,
+    ``final/saved_model`` is its SavedModel export giving class probabilities.
 
     Args:
         space: the search space of ``arch``.
@@ -131,7 +134,9 @@ def train_final(space, arch, images, output_dir, config):
     test_loss, test_acc = model.evaluate(
         data.eval_batches(images.test_x, images.test_y, config.batch_size, mean, std),
         verbose=0)
-    fileio.save_keras_model(model, os.path.join(final_dir, "model.keras"))
+    deployable = deployment.with_standardization(model, mean, std)
+    fileio.save_keras_model(deployable, os.path.join(final_dir, "model.keras"))
+    deployment.export_probabilities(deployable, os.path.join(final_dir, "saved_model"))
     results = {
         "test_accuracy": float(test_acc),
         "test_loss": float(test_loss),

@@ -4,6 +4,7 @@ from absl import logging
 import keras
 import tensorflow as tf
 
+from nases_tf import messages
 from nases_tf.errors import ConfigError
 
 
@@ -54,5 +55,7 @@ def make_strategy(name):
         if len(devices) < 2:
             devices = [d.name for d in tf.config.list_logical_devices("CPU")] if len(
                 tf.config.list_logical_devices("CPU")) > 1 else None
-        return tf.distribute.MirroredStrategy(devices=devices)
+        strategy = tf.distribute.MirroredStrategy(devices=devices)
+        messages.say("MirroredStrategy over %s", ", ".join(strategy.extended.worker_devices))
+        return strategy
     raise ConfigError(f"--strategy={name!r} is unknown, expected 'default' or 'mirrored'")

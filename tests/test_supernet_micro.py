@@ -98,3 +98,24 @@ def test_one_trace_trains_every_architecture(batch):
     assert losses[-1] < losses[0]
     assert train_step.experimental_get_tracing_count() == 1
     assert_eval_changes_no_weight(eval_step, supernet, batch, archs[:3])
+
+
+def test_cells_of_a_stage_share_one_traced_function_and_keep_their_own_weights(batch):
+    # N=2: the second normal cell of each stage runs the function of the first
+    images, _ = batch
+    space = MicroSpace(nodes=SUPER_NODES, cells_per_stage=2)
+    keras.utils.set_random_seed(3)
+    supernet = MicroSupernet(space, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    forward = tf.function(lambda x, a: supernet((x, a), training=True))
+    arch = space.sample(np.random.default_rng(4))
+    model = build_micro_model(space, arch, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    supernet.copy_weights_to(model)
+    np.testing.assert_allclose(forward(images, supernet.arch_tensor(arch)).numpy(),
+                               model(images, training=True).numpy(), atol=1e-5, rtol=1e-5)
+    check = build_micro_model(space, arch, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    supernet.copy_weights_to(check)
+    for a_var, b_var in zip(model.weights, check.weights):
+        np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-5)
+    cells = len(supernet._plan)
+    # one function per cell kind and width: three normal, two reduction
+    assert len(supernet._cell_functions.value) == 5 and cells == 8

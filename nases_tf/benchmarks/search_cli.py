@@ -11,18 +11,18 @@ Rewards are the table's test accuracies without noise (see ``nases_tf.benchmarks
 """
 
 import os
-import sys
 
 # Set before keras-tuner brings TensorFlow in: its C++ start-up chatter hides the report.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
+from nases_tf.benchmarks.entry import run_app  # noqa: E402
 from nases_tf.benchmarks.nasbench201 import DATASET_COLUMNS, NasBench201Table  # noqa: E402
 from nases_tf.benchmarks.plots import plot_report  # noqa: E402
 from nases_tf.benchmarks.search import format_report, run_benchmark  # noqa: E402
 from nases_tf.benchmarks.strategies import STRATEGIES, parse_strategies  # noqa: E402
-from nases_tf.errors import ConfigError, NasesError  # noqa: E402
+from nases_tf.errors import ConfigError  # noqa: E402
 from nases_tf.fileio import write_json  # noqa: E402
 
 
@@ -124,15 +124,6 @@ def main(fv):
     return report
 
 
-def _app_main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        main(flags.FLAGS)
-    except NasesError as e:
-        sys.exit(f"error: {e}")
-
-
 def run(argv=None):
     """The console entry point: parses the command line (``sys.argv`` if ``argv`` is None)
     into absl's global flags and runs the benchmark; bad input exits with a one-line error.
@@ -140,8 +131,7 @@ def run(argv=None):
     Args:
         argv: the command line, program name first, or None.
     """
-    define_flags()
-    app.run(_app_main, argv)
+    run_app(define_flags, main, argv)
 
 
 if __name__ == "__main__":

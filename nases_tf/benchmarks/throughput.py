@@ -24,7 +24,6 @@ Nothing here asserts on time: the ratios are reported, with their goals, for a p
 """
 
 import os
-import sys
 
 # Set before TensorFlow is imported: its C++ start-up chatter hides the report.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -34,10 +33,10 @@ import time  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from nases_tf import data, schedule  # noqa: E402
-from nases_tf.errors import NasesError  # noqa: E402
+from nases_tf.benchmarks.entry import run_app  # noqa: E402
 from nases_tf.fileio import write_json  # noqa: E402
 from nases_tf.networks import build_network, build_supernet  # noqa: E402
 from nases_tf.networks.steps import make_train_step  # noqa: E402
@@ -354,15 +353,6 @@ def main(flag_values):
     return result
 
 
-def _app_main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    try:
-        main(flags.FLAGS)
-    except NasesError as e:
-        sys.exit(f"error: {e}")
-
-
 def run(argv=None):
     """The console entry point: parses the command line (``sys.argv`` if ``argv`` is None)
     into absl's global flags and runs the benchmark; bad input exits with a one-line error.
@@ -370,8 +360,7 @@ def run(argv=None):
     Args:
         argv: the command line, program name first, or None.
     """
-    define_flags()
-    app.run(_app_main, argv)
+    run_app(define_flags, main, argv)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,50 @@ def max_pool_3x3(x, strides=1):
     return pool(x)
 
 
+def shifted_by_one_pixel(x):
+    """``x`` moved up and left by one pixel, zero-filled at the bottom and right: the second
+    path of a factorized reduction.
+
+    Args:
+        x: a tensor ``(batch, height, width, channels)``.
+    """
+    # tf.slice, not [:, 1:, 1:, :]: the same values, but on a CPU the gradient of a strided
+    # slice (StridedSliceGrad) is much slower than that of Slice (a Pad).
+    return tf.slice(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]), [0, 1, 1, 0], tf.shape(x))
+
+
+def stem_block(filters, weight_decay=WEIGHT_DECAY, name="stem"):
+    """The network's input block, of stock Keras layers: a 3x3 convolution to ``filters``
+    channels and batch norm.
+
+    Args:
+        filters: output channels.
+        weight_decay: L2 factor on the kernel.
+        name: the block's name.
+    """
+    return keras.Sequential([
+        keras.layers.Conv2D(filters, 3, name="conv", **_conv_kwargs(weight_decay)),
+        _bn()], name=name)
+
+
+def classifier_head(num_classes, weight_decay=WEIGHT_DECAY, name="head"):
+    """ReLU, global average pooling and a dense layer giving float32 logits, of stock Keras
+    layers.
+
+    Args:
+        num_classes: number of output logits.
+        weight_decay: L2 factor on the dense kernel.
+        name: the block's name.
+    """
+    reg = keras.regularizers.L2(weight_decay) if weight_decay else None
+    # float32 throughout keeps the softmax and loss stable under mixed precision.
+    return keras.Sequential([
+        keras.layers.ReLU(dtype="float32", name="relu"),
+        keras.layers.GlobalAveragePooling2D(dtype="float32", name="pool"),
+        keras.layers.Dense(num_classes, kernel_initializer="he_normal", kernel_regularizer=reg,
+                           dtype="float32", name="dense")], name=name)
+
+
 @serializable
 class ReLUConvBN(keras.layers.Layer):
     """ReLU, then a (separable) convolution, then batch normalization.
@@ -132,10 +176,7 @@ class FactorizedReduction(keras.layers.Layer):
 
     def call(self, x, training=None):
         x = tf.nn.relu(x)
-        # tf.slice, not [:, 1:, 1:, :]: the same values, but on a CPU the gradient of a
-        # strided slice (StridedSliceGrad) is much slower than that of Slice (a Pad).
-        shifted = tf.slice(tf.pad(x, [[0, 0], [0, 1], [0, 1], [0, 0]]), [0, 1, 1, 0], tf.shape(x))
-        out = tf.concat([self.conv_a(x), self.conv_b(shifted)], axis=-1)
+        out = tf.concat([self.conv_a(x), self.conv_b(shifted_by_one_pixel(x))], axis=-1)
         return self.bn(out, training=training)
 
     def compute_output_shape(self, input_shape):
@@ -144,68 +185,6 @@ class FactorizedReduction(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
-                "weight_decay": self.weight_decay}
-
-
-@serializable
-class Stem(keras.layers.Layer):
-    """The network's input block: a 3x3 convolution to ``filters`` channels and batch norm.
-
-    Args:
-        filters: output channels.
-        weight_decay: L2 factor on the kernel.
-    """
-
-    def __init__(self, filters, weight_decay=WEIGHT_DECAY, **kwargs):
-        super().__init__(**kwargs)
-        self.filters, self.weight_decay = int(filters), float(weight_decay)
-        self.conv = keras.layers.Conv2D(filters, 3, name="conv", **_conv_kwargs(weight_decay))
-        self.bn = _bn()
-
-    def build(self, input_shape):
-        self.conv.build(input_shape)
-        self.bn.build(self.conv.compute_output_shape(input_shape))
-
-    def call(self, x, training=None):
-        return self.bn(self.conv(x), training=training)
-
-    def compute_output_shape(self, input_shape):
-        return self.conv.compute_output_shape(input_shape)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters,
-                "weight_decay": self.weight_decay}
-
-
-@serializable
-class ClassifierHead(keras.layers.Layer):
-    """ReLU, global average pooling and a dense layer giving float32 logits.
-
-    Args:
-        num_classes: number of output logits.
-        weight_decay: L2 factor on the dense kernel.
-    """
-
-    def __init__(self, num_classes, weight_decay=WEIGHT_DECAY, **kwargs):
-        # float32 logits keep the softmax and loss stable under mixed precision.
-        kwargs.setdefault("dtype", "float32")
-        super().__init__(**kwargs)
-        self.num_classes, self.weight_decay = int(num_classes), float(weight_decay)
-        reg = keras.regularizers.L2(weight_decay) if weight_decay else None
-        self.dense = keras.layers.Dense(num_classes, kernel_initializer="he_normal",
-                                        kernel_regularizer=reg, dtype="float32", name="dense")
-
-    def build(self, input_shape):
-        self.dense.build((input_shape[0], input_shape[-1]))
-
-    def call(self, x):
-        return self.dense(tf.reduce_mean(tf.nn.relu(x), axis=[1, 2]))
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], self.num_classes)
-
-    def get_config(self):
-        return {**super().get_config(), "num_classes": self.num_classes,
                 "weight_decay": self.weight_decay}
 
 
@@ -342,7 +321,71 @@ class CellOutput(keras.layers.Layer):
 # -- former class names ----------------------------------------------------------------------
 # Models saved before both spaces shared CandidateOp name these classes in their config, and
 # Keras derives the paths of the saved weights from a layer's class name: these subclasses
-# keep such files loading. New networks use CandidateOp.
+# keep such files loading. New networks use CandidateOp, ``stem_block`` and
+# ``classifier_head``.
+
+
+@serializable
+class Stem(keras.layers.Layer):
+    """The former input block (``stem_block`` builds it now): a 3x3 convolution and batch norm.
+
+    Args:
+        filters: output channels.
+        weight_decay: L2 factor on the kernel.
+    """
+
+    def __init__(self, filters, weight_decay=WEIGHT_DECAY, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.weight_decay = int(filters), float(weight_decay)
+        self.conv = keras.layers.Conv2D(filters, 3, name="conv", **_conv_kwargs(weight_decay))
+        self.bn = _bn()
+
+    def build(self, input_shape):
+        self.conv.build(input_shape)
+        self.bn.build(self.conv.compute_output_shape(input_shape))
+
+    def call(self, x, training=None):
+        return self.bn(self.conv(x), training=training)
+
+    def compute_output_shape(self, input_shape):
+        return self.conv.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "weight_decay": self.weight_decay}
+
+
+@serializable
+class ClassifierHead(keras.layers.Layer):
+    """The former classifier (``classifier_head`` builds it now): ReLU, global average
+    pooling and a dense layer giving float32 logits.
+
+    Args:
+        num_classes: number of output logits.
+        weight_decay: L2 factor on the dense kernel.
+    """
+
+    def __init__(self, num_classes, weight_decay=WEIGHT_DECAY, **kwargs):
+        # float32 logits keep the softmax and loss stable under mixed precision.
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.num_classes, self.weight_decay = int(num_classes), float(weight_decay)
+        reg = keras.regularizers.L2(weight_decay) if weight_decay else None
+        self.dense = keras.layers.Dense(num_classes, kernel_initializer="he_normal",
+                                        kernel_regularizer=reg, dtype="float32", name="dense")
+
+    def build(self, input_shape):
+        self.dense.build((input_shape[0], input_shape[-1]))
+
+    def call(self, x):
+        return self.dense(tf.reduce_mean(tf.nn.relu(x), axis=[1, 2]))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "weight_decay": self.weight_decay}
 
 
 @serializable

@@ -6,8 +6,8 @@ weights copy between the two by name.
 
 import keras
 
-from nases_tf.networks.layers import (OPS, WEIGHT_DECAY, CandidateOp, ClassifierHead,
-                                      FactorizedReduction, Stem)
+from nases_tf.networks.layers import (OPS, WEIGHT_DECAY, CandidateOp, FactorizedReduction,
+                                      classifier_head, stem_block)
 
 
 def op_layer_name(layer, op):
@@ -101,7 +101,7 @@ def build_macro_model(space, arch, filters=40, num_classes=10, input_shape=(32, 
     """
     op_idx, skips = space.split(arch)
     inputs = keras.Input(shape=input_shape, name="images")
-    x = Stem(filters, weight_decay=weight_decay, name="stem")(inputs)
+    x = stem_block(filters, weight_decay=weight_decay, name="stem")(inputs)
     outputs = []
     points = space.reduction_after()
     for i in range(space.layers):
@@ -116,6 +116,6 @@ def build_macro_model(space, arch, filters=40, num_classes=10, input_shape=(32, 
                        if output_needed(skips, j, i) else None
                        for j, o in enumerate(outputs)]
         x = outputs[-1]
-    logits = ClassifierHead(num_classes, weight_decay=weight_decay, name="head")(x)
+    logits = classifier_head(num_classes, weight_decay=weight_decay, name="head")(x)
     return keras.Model(inputs, logits, name=name)
 

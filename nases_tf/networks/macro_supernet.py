@@ -20,7 +20,7 @@ import functools
 
 import tensorflow as tf
 
-from nases_tf.networks.layers import OPS, ClassifierHead, Stem, serializable
+from nases_tf.networks.layers import OPS, classifier_head, serializable, stem_block
 from nases_tf.networks.macro import op_layer, reduction_layer
 from nases_tf.networks.supernet import Supernet, branch
 
@@ -78,14 +78,14 @@ class MacroSupernet(Supernet):
         self._points = tuple(space.reduction_after())
         self._needed = needed_table(space)
         f, wd = self.filters, self.weight_decay
-        self.stem = Stem(f, weight_decay=wd, name="stem")
+        self.stem = stem_block(f, weight_decay=wd, name="stem")
         # Flat lists (Keras tracks them); op_layers[i * len(OPS) + k] is op k of layer i.
         self.op_layers = [op_layer(space, f, i, op, wd)
                           for i in range(space.layers) for op in OPS]
         self.reduction_layers = [reduction_layer(space, f, r, j, wd)
                                  for r, point in enumerate(self._points)
                                  for j in range(point + 1)]
-        self.head = ClassifierHead(self.num_classes, weight_decay=wd, name="head")
+        self.head = classifier_head(self.num_classes, weight_decay=wd, name="head")
 
     # -- structure -----------------------------------------------------------------------
 

@@ -21,7 +21,8 @@ between the two by name; ``CellOutput`` layers copy the rows of their kernel.
 import keras
 
 from nases_tf.networks.layers import (OPS, WEIGHT_DECAY, CandidateOp, CellOutput,
-                                      ClassifierHead, FactorizedReduction, ReLUConvBN, Stem)
+                                      FactorizedReduction, ReLUConvBN, classifier_head,
+                                      stem_block)
 from nases_tf.spaces.micro import CELL_KINDS
 
 # ENAS's micro separable convolution: two separable ReLU-conv-BN blocks.
@@ -130,7 +131,7 @@ def build_micro_model(space, arch, filters=40, num_classes=10, input_shape=(32, 
     """
     cells = dict(zip(CELL_KINDS, space.split(arch)))
     inputs = keras.Input(shape=input_shape, name="images")
-    stem = Stem(3 * filters, weight_decay=weight_decay, name="stem")(inputs)
+    stem = stem_block(3 * filters, weight_decay=weight_decay, name="stem")(inputs)
     prev2 = prev1 = stem
     wd = weight_decay
     for c, (kind, width, reduce_prev) in enumerate(cell_plan(space, filters)):
@@ -147,5 +148,5 @@ def build_micro_model(space, arch, filters=40, num_classes=10, input_shape=(32, 
         out = CellOutput(width, loose, weight_decay=wd, name=cell_layer_name(c, "out"))(
             [states[n] for n in loose])
         prev2, prev1 = prev1, out
-    logits = ClassifierHead(num_classes, weight_decay=wd, name="head")(prev1)
+    logits = classifier_head(num_classes, weight_decay=wd, name="head")(prev1)
     return keras.Model(inputs, logits, name=name)
