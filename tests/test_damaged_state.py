@@ -11,7 +11,7 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from nases_tf import checkpoints  # noqa: E402
+from nases_tf import checkpoints, fileio  # noqa: E402
 from nases_tf.errors import DataError  # noqa: E402
 
 
