@@ -63,6 +63,32 @@ flags.DEFINE_integer("episode_epochs", 1, "Epochs each child trains with --rewar
 flags.DEFINE_integer("rescore_samples", 16,
                      "Controller samples re-scored on the whole validation split at the end.")
 flags.DEFINE_integer("verbose", 1, "Keras progress bars: 0 silent, 1 bar, 2 line per epoch.")
+# weight-sharing levers: each defaults to its value in --ws_schedule
+flags.DEFINE_string("ws_schedule", "tuned",
+                    "Weight-sharing levers: 'tuned' (measured best) or 'paper' (ENAS's "
+                    "schedule); the lever flags below override it.")
+flags.DEFINE_integer("uniform_warmup_epochs", None,
+                     "Search epochs of uniform path sampling before the controller takes over.")
+flags.DEFINE_string("train_paths", None,
+                    "Paths of shared-weight training after the warm-up: 'controller' or "
+                    "'uniform'.")
+flags.DEFINE_integer("reward_batches", None,
+                     "Validation batches per controller reward (0: the whole split).")
+flags.DEFINE_integer("bn_batches", None,
+                     "Training batches that re-estimate batch-norm statistics of each "
+                     "scored path (0: batch statistics of the scored batch).")
+flags.DEFINE_integer("max_skips", None, "Skip inputs allowed per layer (-1: no cap).")
+flags.DEFINE_integer("max_parameter_free", None,
+                     "Layers allowed a parameter-free op (-1: no cap).")
+flags.DEFINE_integer("rescore_random", None,
+                     "Uniformly sampled architectures added to the final re-scoring.")
+flags.DEFINE_integer("rerank_top", None,
+                     "Best final candidates trained standalone to pick the result (0: off).")
+flags.DEFINE_integer("rerank_epochs", None,
+                     "Training epochs of each --rerank_top candidate.")
+flags.DEFINE_integer("compare_random", 0,
+                     "After final training, train this seeded random architecture of the "
+                     "same space the same way and print both accuracies (0: off).")
 
 
 def _positive(name):
@@ -124,6 +150,22 @@ def validate_flags():
     if FLAGS.chain_mode not in CHAIN_MODES:
         raise ConfigError(f"--chain_mode={FLAGS.chain_mode!r} is unknown, expected one of "
                           f"{', '.join(CHAIN_MODES)}")
+    for name in ("uniform_warmup_epochs", "reward_batches", "bn_batches", "rescore_random",
+                 "rerank_top", "compare_random"):
+        if (getattr(FLAGS, name) or 0) < 0:
+            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0")
+    if FLAGS.rerank_epochs is not None:
+        _positive("rerank_epochs")
+    for name in ("max_skips", "max_parameter_free"):
+        if (getattr(FLAGS, name) or 0) < -1:
+            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0 (or -1: off)")
+    if FLAGS.train_paths not in (None, "controller", "uniform"):
+        raise ConfigError(f"--train_paths={FLAGS.train_paths!r} is unknown, expected "
+                          "'controller' or 'uniform'")
+    from nases_tf.ws_schedules import SCHEDULES
+    if FLAGS.ws_schedule not in SCHEDULES:
+        raise ConfigError(f"--ws_schedule={FLAGS.ws_schedule!r} is unknown, expected one of "
+                          f"{', '.join(SCHEDULES)}")
     if FLAGS.reward not in ("weight_sharing", "episodic"):
         raise ConfigError(f"--reward={FLAGS.reward!r} is unknown, expected 'weight_sharing' "
                           "or 'episodic'")
@@ -170,17 +212,29 @@ def embedding_config():
 
 
 def _coder(space):
-    """Stage 1: loads the coder of ``--output_dir`` (checking it fits), or trains one, so
-    ``--stage=search`` on a fresh directory pretrains first."""
+    """Stage 1 of ``--output_dir`` (see ``pretrained_coder``)."""
+    return pretrained_coder(space, FLAGS.output_dir, FLAGS.seed)
+
+
+def pretrained_coder(space, output_dir, seed):
+    """Stage 1: loads the coder of ``output_dir`` (checking it fits), or trains one with
+    the stage-1 flags and ``seed``, so ``--stage=search`` on a fresh directory pretrains
+    first.
+
+    Args:
+        space: the search space.
+        output_dir: the run directory (the coder lives in its ``autoencoder/``).
+        seed: seed of a newly trained coder.
+    """
     from nases_tf.embedding.coder import Coder
 
-    directory = os.path.join(FLAGS.output_dir, "autoencoder")
+    directory = os.path.join(output_dir, "autoencoder")
     if Coder.exists(directory):
         coder = Coder.load(directory, space, FLAGS.embedding_dim or None, FLAGS.coder)
         logging.info("using the stage-1 coder in %s", directory)
         return coder
-    coder = Coder(space, embedding_config(), seed=FLAGS.seed)
-    metrics = coder.pretrain(directory, os.path.join(FLAGS.output_dir, "tensorboard",
+    coder = Coder(space, embedding_config(), seed=seed)
+    metrics = coder.pretrain(directory, os.path.join(output_dir, "tensorboard",
                                                      "pretrain"), verbose=FLAGS.verbose)
     coder.save(directory)
     print(f"stage 1: decision accuracy {metrics['decision_accuracy']:.3f} (untrained "
@@ -191,9 +245,13 @@ def _coder(space):
     return coder
 
 
-def _search(space, coder, images):
-    """Stage 2: runs or resumes the search; returns the arch.json content."""
-    from nases_tf.search import Search, SearchConfig
+def search_config(**overrides):
+    """The ``SearchConfig`` the stage-2 flags describe (``--ws_schedule`` and the lever
+    flags included); ``overrides`` replace fields (e.g. ``seed``)."""
+    import dataclasses
+
+    from nases_tf.search import SearchConfig
+    from nases_tf.ws_schedules import LEVERS, apply_schedule
 
     config = SearchConfig(
         epochs=FLAGS.search_epochs, reward=FLAGS.reward, batch_size=FLAGS.batch_size,
@@ -201,7 +259,16 @@ def _search(space, coder, images):
         embedding=embedding_config(), chain_mode=FLAGS.chain_mode,
         episode_epochs=FLAGS.episode_epochs, rescore_samples=FLAGS.rescore_samples,
         cutout=FLAGS.cutout, seed=FLAGS.seed, verbose=FLAGS.verbose)
-    result = Search(space, coder, images, FLAGS.output_dir, config).run()
+    config = apply_schedule(config, FLAGS.ws_schedule,
+                            {name: getattr(FLAGS, name) for name in LEVERS})
+    return dataclasses.replace(config, **overrides)
+
+
+def _search(space, coder, images):
+    """Stage 2: runs or resumes the search; returns the arch.json content."""
+    from nases_tf.search import Search
+
+    result = Search(space, coder, images, FLAGS.output_dir, search_config()).run()
     print(f"search: best validation accuracy {result['reward']:.4f}: {result['readable']} "
           f"({os.path.join(FLAGS.output_dir, 'search', 'arch.json')})")
     return result
