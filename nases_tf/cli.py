@@ -113,12 +113,11 @@ def parse_profile_steps(text):
 
 def load_arch(space, text, seed):
     """The architecture ``--arch`` names: ``random`` (seeded) or a JSON file."""
-    import numpy as np
-
     from nases_tf import fileio
 
     if text == "random":
-        return space.sample(np.random.default_rng(seed))
+        from nases_tf.random_baseline import random_architecture
+        return random_architecture(space, seed)
     obj = fileio.read_json(text, "--arch")
     if isinstance(obj, dict) and "space" in obj and "architecture" in obj:
         space.check_config(obj["space"], f"--arch={text}")
@@ -213,29 +212,32 @@ def embedding_config():
 
 def _coder(space):
     """Stage 1 of ``--output_dir`` (see ``pretrained_coder``)."""
-    return pretrained_coder(space, FLAGS.output_dir, FLAGS.seed)
+    return pretrained_coder(space, FLAGS.output_dir, FLAGS.seed, embedding_config(),
+                            FLAGS.verbose)
 
 
-def pretrained_coder(space, output_dir, seed):
+def pretrained_coder(space, output_dir, seed, embedding, verbose=1):
     """Stage 1: loads the coder of ``output_dir`` (checking it fits), or trains one with
-    the stage-1 flags and ``seed``, so ``--stage=search`` on a fresh directory pretrains
-    first.
+    ``embedding``'s settings and ``seed``, so ``--stage=search`` on a fresh directory
+    pretrains first.
 
     Args:
         space: the search space.
         output_dir: the run directory (the coder lives in its ``autoencoder/``).
         seed: seed of a newly trained coder.
+        embedding: an ``EmbeddingConfig`` (coder kind, size, pretraining).
+        verbose: progress bar verbosity of pretraining.
     """
     from nases_tf.embedding.coder import Coder
 
     directory = os.path.join(output_dir, "autoencoder")
     if Coder.exists(directory):
-        coder = Coder.load(directory, space, FLAGS.embedding_dim or None, FLAGS.coder)
+        coder = Coder.load(directory, space, embedding.embedding_dim, embedding.coder)
         logging.info("using the stage-1 coder in %s", directory)
         return coder
-    coder = Coder(space, embedding_config(), seed=seed)
+    coder = Coder(space, embedding, seed=seed)
     metrics = coder.pretrain(directory, os.path.join(output_dir, "tensorboard",
-                                                     "pretrain"), verbose=FLAGS.verbose)
+                                                     "pretrain"), verbose=verbose)
     coder.save(directory)
     print(f"stage 1: decision accuracy {metrics['decision_accuracy']:.3f} (untrained "
           f"{metrics.get('untrained_decision_accuracy', float('nan')):.3f}), mse "
@@ -297,6 +299,21 @@ def run_stages(extras):
         results = train_final(space, extras["arch"], images, FLAGS.output_dir, config)
         print(f"test_accuracy={results['test_accuracy']:.4f} params={results['params']} "
               f"results={os.path.join(FLAGS.output_dir, 'final', 'results.json')}")
+        if FLAGS.compare_random:
+            _compare_random(space, images, config, results)
+
+
+def _compare_random(space, images, config, results):
+    """``--compare_random``: trains a random architecture the same way, prints both."""
+    from nases_tf.random_baseline import compare_with_random
+
+    results = compare_with_random(space, images, FLAGS.output_dir, config,
+                                  FLAGS.compare_random, results)
+    baseline = results["random_baseline"]
+    print(f"random architecture (--arch=random --seed={FLAGS.compare_random}), same "
+          f"training: test_accuracy={baseline['test_accuracy']:.4f} "
+          f"params={baseline['params']}; searched: "
+          f"test_accuracy={results['test_accuracy']:.4f} params={results['params']}")
 
 
 def _fail(message):

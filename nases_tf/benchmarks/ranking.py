@@ -189,9 +189,10 @@ def _run_search(kind, seed, space, images, work_dir, config_for):
     from nases_tf.search import Search
 
     out = os.path.join(work_dir, f"{kind}_seed{seed}")
+    config = config_for(kind, seed)
     runtime.set_seed(seed)
-    coder = pretrained_coder(space, out, seed)
-    search = Search(space, coder, images, out, config_for(kind, seed))
+    coder = pretrained_coder(space, out, seed, config.embedding, verbose=config.verbose)
+    search = Search(space, coder, images, out, config)
     start = time.time()
     result = search.run()
     return search, result, time.time() - start
@@ -210,7 +211,7 @@ def _compare(picks, randoms, key):
                                  for p in picks]}
 
 
-def run_benchmark(space, images, settings, config_for, work_dir, log=print):
+def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None, log=print):
     """Runs the ranking benchmark; returns the report (a JSON-able dict).
 
     Args:
@@ -218,7 +219,8 @@ def run_benchmark(space, images, settings, config_for, work_dir, log=print):
         images: an ``ImageData``.
         settings: a ``RankingSettings``.
         config_for: function (kind, seed) -> ``SearchConfig`` of that search.
-        work_dir: directory of the searches and the standalone cache.
+        work_dir: directory of the searches (and of the standalone cache by default).
+        cache_dir: directory of the standalone cache (None: ``<work_dir>/standalone``).
         log: function printing one progress line.
     """
     if settings.archs < 2:
@@ -226,7 +228,8 @@ def run_benchmark(space, images, settings, config_for, work_dir, log=print):
     total_start = time.time()
     base = config_for("weight_sharing", 0)
     trainer = StandaloneTrainer(space, images, settings.standalone_epochs, base.batch_size,
-                                base.filters, base.cutout, os.path.join(work_dir, "standalone"))
+                                base.filters, base.cutout,
+                                cache_dir or os.path.join(work_dir, "standalone"))
     seeds = list(range(1, settings.standalone_seeds + 1))
     archs = sample_architectures(space, settings.archs, settings.arch_seed)
     start = time.time()
@@ -372,6 +375,9 @@ def define_flags():
     flags.DEFINE_integer("episodic_controller_steps", 2,
                          "Controller steps per epoch of an episodic search (each trains "
                          "--samples_per_update children; 2 candidates are re-scored).")
+    flags.DEFINE_string("cache_dir", None,
+                        "Standalone results cache, shareable between runs that compare "
+                        "search settings (default <output_dir>/standalone).")
     flags.DEFINE_string("output_json", None, "Report path (default <output_dir>/ranking.json).")
     flags.DEFINE_string("plot", None, "Scatter plot path (default <output_dir>/ranking.png).")
     demo = {"layers": 6, "filters": 16, "batch_size": 64, "search_epochs": 10,
@@ -420,7 +426,8 @@ def main(argv):
         return cli.search_config(reward="weight_sharing", seed=seed)
 
     images = data.load_images(FLAGS.dataset, FLAGS.data_dir)
-    report = run_benchmark(extras["space"], images, settings, config_for, FLAGS.output_dir)
+    report = run_benchmark(extras["space"], images, settings, config_for, FLAGS.output_dir,
+                           cache_dir=FLAGS.cache_dir)
     path = FLAGS.output_json or os.path.join(FLAGS.output_dir, "ranking.json")
     fileio.write_json(path, report)
     print(format_report(report))
