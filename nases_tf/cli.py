@@ -67,8 +67,9 @@ flags.DEFINE_integer("verbose", 1, "Keras progress bars: 0 silent, 1 bar, 2 line
 flags.DEFINE_string("ws_schedule", "tuned",
                     "Weight-sharing levers: 'tuned' (measured best) or 'paper' (ENAS's "
                     "schedule); the lever flags below override it.")
-flags.DEFINE_integer("uniform_warmup_epochs", None,
-                     "Search epochs of uniform path sampling before the controller takes over.")
+flags.DEFINE_float("uniform_warmup", None,
+                   "Fraction of the search epochs (rounded down) whose shared-weight steps "
+                   "take uniform paths before the controller takes over.")
 flags.DEFINE_string("train_paths", None,
                     "Paths of shared-weight training after the warm-up: 'controller' or "
                     "'uniform'.")
@@ -149,7 +150,9 @@ def validate_flags():
     if FLAGS.chain_mode not in CHAIN_MODES:
         raise ConfigError(f"--chain_mode={FLAGS.chain_mode!r} is unknown, expected one of "
                           f"{', '.join(CHAIN_MODES)}")
-    for name in ("uniform_warmup_epochs", "reward_batches", "bn_batches", "rescore_random",
+    if FLAGS.uniform_warmup is not None and not 0 <= FLAGS.uniform_warmup <= 1:
+        raise ConfigError(f"--uniform_warmup={FLAGS.uniform_warmup} must be in [0, 1]")
+    for name in ("reward_batches", "bn_batches", "rescore_random",
                  "rerank_top", "compare_random"):
         if (getattr(FLAGS, name) or 0) < 0:
             raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0")

@@ -4,7 +4,7 @@ ENAS trains the supernet on the controller's samples, so the paths the controlle
 early get more training and look better still: a rich-get-richer loop that favours what
 learns fastest (parameter-free ops, dense skips). Sampling paths uniformly (single-path
 one-shot training) gives every op the same share of steps. A search can take uniform paths
-for its first ``uniform_warmup_epochs`` (with no controller steps) and then hand over to
+for the first ``uniform_warmup`` fraction of its epochs (with no controller steps) and then hand over to
 the controller, or take uniform paths throughout (``train_paths="uniform"``).
 """
 
@@ -18,7 +18,8 @@ def in_uniform_warmup(config, epoch):
         config: a ``SearchConfig``.
         epoch: the 0-based search epoch.
     """
-    return config.reward == "weight_sharing" and epoch < config.uniform_warmup_epochs
+    warmup_epochs = int(config.uniform_warmup * config.epochs)
+    return config.reward == "weight_sharing" and epoch < warmup_epochs
 
 
 def uniform_paths(space, count, seed, epoch):
@@ -41,7 +42,7 @@ def training_paths(space, controller, guard, config, epoch, steps):
         space: the search space.
         controller: the ``EmbeddingController`` (its chains are sampled when it drives).
         guard: an ``ArchGuard`` applied to every path.
-        config: a ``SearchConfig`` (``uniform_warmup_epochs``, ``train_paths``, ``seed``).
+        config: a ``SearchConfig`` (``uniform_warmup``, ``epochs``, ``train_paths``, ``seed``).
         epoch: the 0-based search epoch.
         steps: training steps in the epoch.
     """

@@ -50,8 +50,9 @@ class SearchConfig:
         cutout: cutout side for shared-weight training (0: off).
         seed: run seed.
         verbose: progress bar verbosity.
-        uniform_warmup_epochs: weight sharing: epochs at the start whose shared-weight
-            steps take uniformly sampled paths, with no controller steps.
+        uniform_warmup: weight sharing: fraction of the epochs (rounded down), at the
+            start, whose shared-weight steps take uniformly sampled paths, with no
+            controller steps.
         train_paths: weight sharing, after the warm-up: ``controller`` (ENAS: the
             controller's samples train the supernet) or ``uniform`` (uniform paths).
         reward_batches: weight sharing: validation batches per controller reward (0: all).
@@ -78,7 +79,7 @@ class SearchConfig:
     cutout: int = 0
     seed: int = 0
     verbose: int = 1
-    uniform_warmup_epochs: int = 0
+    uniform_warmup: float = 0.0
     train_paths: str = "controller"
     reward_batches: int = 1
     bn_batches: int = 0
@@ -221,7 +222,8 @@ class Search:
 
     # -- the loop -------------------------------------------------------------------------
 
-    def _split(self):
+    def search_split(self):
+        """(train_x, train_y, val_x, val_y): the search's training and validation split."""
         return self.train_x, self.train_y, self.val_x, self.val_y
 
     def _train_shared_weights(self, epoch):
@@ -363,7 +365,7 @@ class Search:
         scored = [(self.validation_reward(arch), arch) for arch in candidates]
         scored.sort(key=lambda ra: -ra[0])
         reward, best = scored[0]
-        standalone = standalone_rerank(self.space, scored, self._split(), cfg,
+        standalone = standalone_rerank(self.space, scored, self.search_split(), cfg,
                                        self.num_classes)
         if standalone:
             best = self.space.validate(standalone[0]["arch"])

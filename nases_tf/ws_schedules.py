@@ -13,7 +13,7 @@ import dataclasses
 from nases_tf.errors import ConfigError
 
 PAPER = {
-    "uniform_warmup_epochs": 0,
+    "uniform_warmup": 0.0,
     "train_paths": "controller",
     "reward_batches": 1,
     "bn_batches": 0,

@@ -24,7 +24,7 @@ class _Controller:
 def test_first_epochs_sample_uniformly_then_the_controller_takes_over():
     space = MacroSpace(4)
     controller = _Controller(space)
-    config = SearchConfig(uniform_warmup_epochs=2, seed=3)
+    config = SearchConfig(epochs=5, uniform_warmup=0.5, seed=3)
     guard = ArchGuard(space)
     for epoch in (0, 1):
         assert in_uniform_warmup(config, epoch)
@@ -46,4 +46,4 @@ def test_uniform_train_paths_never_ask_the_controller_and_paths_are_guarded():
     assert controller.calls == 0
     for path in paths:
         assert not any(any(row) for row in space.split(path)[1])
-    assert not in_uniform_warmup(SearchConfig(reward="episodic", uniform_warmup_epochs=3), 0)
+    assert not in_uniform_warmup(SearchConfig(reward="episodic", uniform_warmup=1.0), 0)

@@ -133,7 +133,7 @@ def test_cli_stage_all_on_natural_images(tmp_path, natural_npz):
 
 def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tmp_path):
     space = setting[0]
-    search = _search(setting, tmp_path, epochs=2, uniform_warmup_epochs=1, bn_batches=1,
+    search = _search(setting, tmp_path, epochs=2, uniform_warmup=0.5, bn_batches=1,
                      reward_batches=0, max_skips=0, rescore_random=3, rerank_top=2,
                      rerank_epochs=1)
     trained = []

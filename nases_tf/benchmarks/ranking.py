@@ -198,6 +198,24 @@ def _run_search(kind, seed, space, images, work_dir, config_for):
     return search, result, time.time() - start
 
 
+SCORING_VARIANTS = {"batch_statistics": {"bn_batches": 0},
+                    "bn_reestimated": {"bn_batches": 4}}
+
+
+def _scoring_variants(search, archs):
+    """Full-validation rewards of ``archs`` on the search's trained supernet under each of
+    ``SCORING_VARIANTS`` (how the scoring alone changes the ranking)."""
+    from nases_tf.supernet_scoring import make_supernet_scorer
+
+    out = {}
+    for name, change in SCORING_VARIANTS.items():
+        config = dataclasses.replace(search.config, **change)
+        scorer = make_supernet_scorer(search.supernet, config, *search.search_split(),
+                                      search.mean, search.std)
+        out[name] = [scorer.full_reward(arch) for arch in archs]
+    return out
+
+
 def _compare(picks, randoms, key):
     """Where the picks' mean ``key`` accuracy falls among the random architectures'."""
     pick_mean, pick_se = mean_and_se([p[key] for p in picks])
@@ -253,7 +271,13 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
             pick = trainer.summary(space.from_json(result["architecture"]), seeds)
             pick_seconds += time.time() - start
             val = [r["val_mean"] for r in randoms]
-            runs.append({
+            if kind == "weight_sharing":
+                variants = _scoring_variants(search, [tuple(r["arch"]) for r in randoms])
+                extra = {"scoring_variants": {name: {"rewards": rw, "kendall_tau": kendall_tau(
+                    rw, val)} for name, rw in variants.items()}}
+            else:
+                extra = {}
+            runs.append({**extra,
                 "seed": seed, "pick": pick, "pick_reward": result["reward"],
                 "random_rewards": rewards, "search_seconds": took,
                 "kendall_tau": kendall_tau(rewards, val),
