@@ -353,10 +353,11 @@ def write_plot(report, path):
     val = [r["val_mean"] for r in report["random"]]
     for ax, kind in zip(axes[0], kinds):
         for run in report["searches"][kind]:
-            ax.scatter(run["random_rewards"], val, s=18, alpha=0.7,
-                       label=f"random, seed {run['seed']} (tau {run['kendall_tau']:.2f})")
+            points = ax.scatter(
+                run["random_rewards"], val, s=18, alpha=0.7,
+                label=f"random, seed {run['seed']} (tau {run['kendall_tau']:.2f})")
             ax.scatter([run["pick_reward"]], [run["pick"]["val_mean"]], marker="*", s=160,
-                       edgecolors="black")
+                       color=points.get_facecolor()[0], edgecolors="black")
         ax.set_xlabel(f"{kind} search reward")
         ax.set_ylabel("standalone validation accuracy")
         ax.set_title(f"{kind} (stars: the search's picks)")
