@@ -405,7 +405,7 @@ def define_flags():
                         "search settings (default <output_dir>/standalone).")
     flags.DEFINE_string("output_json", None, "Report path (default <output_dir>/ranking.json).")
     flags.DEFINE_string("plot", None, "Scatter plot path (default <output_dir>/ranking.png).")
-    demo = {"layers": 6, "filters": 16, "batch_size": 64, "search_epochs": 10,
+    demo = {"layers": 6, "filters": 16, "batch_size": 64, "search_epochs": 20,
             "controller_steps": 6, "samples_per_update": 4, "rescore_samples": 8,
             "pretrain_steps": 400, "verbose": 0, "stage": "search",
             "dataset": _default_dataset(), "output_dir": "runs/ranking"}
