@@ -229,6 +229,31 @@ def _compare(picks, randoms, key):
                                  for p in picks]}
 
 
+def _evaluate_search(kind, seed, space, images, work_dir, config_for, trainer, randoms,
+                     seeds):
+    """One search: its pick trained standalone, its rewards of the random architectures and
+    their taus; returns (run dict, seconds per part)."""
+    search, result, took = _run_search(kind, seed, space, images, work_dir, config_for)
+    archs = [tuple(r["arch"]) for r in randoms]
+    val = [r["val_mean"] for r in randoms]
+    start = time.time()
+    rewards = [search.validation_reward(arch) for arch in archs]
+    scoring = time.time() - start
+    start = time.time()
+    pick = trainer.summary(space.from_json(result["architecture"]), seeds)
+    picks = time.time() - start
+    run = {"seed": seed, "pick": pick, "pick_reward": result["reward"],
+           "random_rewards": rewards, "search_seconds": took,
+           "kendall_tau": kendall_tau(rewards, val),
+           "kendall_tau_with_pick": kendall_tau(rewards + [result["reward"]],
+                                                val + [pick["val_mean"]])}
+    if kind == "weight_sharing":
+        run["scoring_variants"] = {
+            name: {"rewards": variant, "kendall_tau": kendall_tau(variant, val)}
+            for name, variant in _scoring_variants(search, archs).items()}
+    return run, {"search": took, "scoring_random": scoring, "standalone_picks": picks}
+
+
 def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None, log=print):
     """Runs the ranking benchmark; returns the report (a JSON-able dict).
 
@@ -260,31 +285,16 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
     searches, summary = {}, {}
     for kind, count in (("weight_sharing", settings.search_seeds),
                         ("episodic", settings.episodic_seeds)):
-        runs, search_seconds, scoring_seconds, pick_seconds = [], 0.0, 0.0, 0.0
+        runs, times = [], {"search": 0.0, "scoring_random": 0.0, "standalone_picks": 0.0}
         for seed in range(count):
-            search, result, took = _run_search(kind, seed, space, images, work_dir, config_for)
-            search_seconds += took
-            start = time.time()
-            rewards = [search.validation_reward(tuple(r["arch"])) for r in randoms]
-            scoring_seconds += time.time() - start
-            start = time.time()
-            pick = trainer.summary(space.from_json(result["architecture"]), seeds)
-            pick_seconds += time.time() - start
-            val = [r["val_mean"] for r in randoms]
-            if kind == "weight_sharing":
-                variants = _scoring_variants(search, [tuple(r["arch"]) for r in randoms])
-                extra = {"scoring_variants": {name: {"rewards": rw, "kendall_tau": kendall_tau(
-                    rw, val)} for name, rw in variants.items()}}
-            else:
-                extra = {}
-            runs.append({**extra,
-                "seed": seed, "pick": pick, "pick_reward": result["reward"],
-                "random_rewards": rewards, "search_seconds": took,
-                "kendall_tau": kendall_tau(rewards, val),
-                "kendall_tau_with_pick": kendall_tau(rewards + [result["reward"]],
-                                                     val + [pick["val_mean"]])})
-            log(f"{kind} seed {seed}: tau {runs[-1]['kendall_tau']:.2f}, pick val "
-                f"{pick['val_mean']:.3f} test {pick['test_mean']:.3f}: {pick['readable']}")
+            run, took = _evaluate_search(kind, seed, space, images, work_dir, config_for,
+                                         trainer, randoms, seeds)
+            runs.append(run)
+            for part, value in took.items():
+                times[part] += value
+            log(f"{kind} seed {seed}: tau {run['kendall_tau']:.2f}, pick val "
+                f"{run['pick']['val_mean']:.3f} test {run['pick']['test_mean']:.3f}: "
+                f"{run['pick']['readable']}")
         if not runs:
             continue
         searches[kind] = runs
@@ -294,21 +304,23 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
             "kendall_tau_mean": float(np.nanmean(taus)), "kendall_taus": taus,
             "validation": _compare(picks, randoms, "val_mean"),
             "test": _compare(picks, randoms, "test_mean")}
-        seconds.update({f"search_{kind}": search_seconds,
-                        f"scoring_random_{kind}": scoring_seconds,
-                        f"standalone_picks_{kind}": pick_seconds})
+        seconds.update({f"{part}_{kind}": value for part, value in times.items()})
     seconds["total"] = time.time() - total_start
     return {"dataset": images.source, "space": space.config(),
             "settings": dataclasses.asdict(settings),
             "search_config": _config_json(base),
             "random": randoms,
-            "random_summary": {
-                "val_mean": mean_and_se([r["val_mean"] for r in randoms])[0],
-                "val_se": mean_and_se([r["val_mean"] for r in randoms])[1],
-                "test_mean": mean_and_se([r["test_mean"] for r in randoms])[0],
-                "test_se": mean_and_se([r["test_mean"] for r in randoms])[1]},
+            "random_summary": _random_summary(randoms),
             "searches": searches, "summary": summary, "seconds": seconds,
             "test_note": TEST_NOTE}
+
+
+def _random_summary(randoms):
+    out = {}
+    for split in ("val", "test"):
+        out[f"{split}_mean"], out[f"{split}_se"] = mean_and_se(
+            [r[f"{split}_mean"] for r in randoms])
+    return out
 
 
 def _config_json(config):
