@@ -6,6 +6,11 @@ controller steps whose rewards are validation-minibatch accuracies of the drawn
 architectures. Episodic (Alg. 1 read literally): every drawn architecture is built alone and
 trained ``episode_epochs`` epochs. Either way, the result is the best architecture after
 re-scoring candidates on the whole validation split, written to ``search/arch.json``.
+
+What the weight-sharing search does beyond ENAS's schedule lives in modules of its own: which
+path each shared-weight step takes (``path_sampling``), how the supernet scores a path
+(``supernet_scoring``), guards against overrated architectures (``arch_guards``) and how the
+final candidates become one result (``final_selection``); ``ws_schedules`` names settings.
 """
 
 import dataclasses
