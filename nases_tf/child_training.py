@@ -23,6 +23,39 @@ def compile_child(model, steps_per_epoch, first_cycle_epochs=schedule.FIRST_CYCL
     return model
 
 
+def fit_child(space, arch, train_x, train_y, epochs, batch_size=128, filters=40,
+              num_classes=10, seed=0, cutout=0, first_cycle_epochs=None, verbose=0):
+    """Builds ``arch`` standalone and trains it ``epochs`` epochs with the children's recipe
+    (SGD + Nesterov on SGDR, augmentation). Returns ``(model, mean, std)``, the last two
+    being the channel statistics its inputs are standardized with.
+
+    Args:
+        space, arch: the architecture.
+        train_x, train_y: uint8 training images and labels.
+        epochs: training epochs.
+        batch_size, filters, num_classes: child settings.
+        seed: data order and augmentation seed.
+        cutout: cutout side (0: off).
+        first_cycle_epochs: SGDR's first cycle (None: ``epochs``, one annealed cycle).
+        verbose: Keras verbosity.
+    """
+    mean, std = data.channel_stats(train_x)
+    steps = len(train_x) // batch_size
+    model = build_network(space, arch, filters=filters, num_classes=num_classes,
+                          input_shape=train_x.shape[1:])
+    compile_child(model, steps, first_cycle_epochs=first_cycle_epochs or epochs)
+    model.fit(data.train_batches(train_x, train_y, batch_size, seed, mean, std,
+                                 last_epoch=epochs, cutout=cutout),
+              epochs=epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
+    return model, mean, std
+
+
+def accuracy_on(model, x, y, batch_size, mean, std):
+    """Accuracy of a compiled child ``model`` on uint8 images ``x`` with labels ``y``."""
+    _, accuracy = model.evaluate(data.eval_batches(x, y, batch_size, mean, std), verbose=0)
+    return float(accuracy)
+
+
 def train_and_score(space, arch, train_x, train_y, val_x, val_y, epochs, batch_size=128,
                     filters=40, num_classes=10, seed=0, cutout=0, verbose=0):
     """Builds ``arch`` standalone, trains it ``epochs`` epochs (one SGDR cycle) and returns
@@ -37,14 +70,7 @@ def train_and_score(space, arch, train_x, train_y, val_x, val_y, epochs, batch_s
         cutout: cutout side (0: off).
         verbose: Keras verbosity.
     """
-    mean, std = data.channel_stats(train_x)
-    steps = len(train_x) // batch_size
-    model = build_network(space, arch, filters=filters, num_classes=num_classes,
-                          input_shape=train_x.shape[1:])
-    compile_child(model, steps, first_cycle_epochs=epochs)
-    model.fit(data.train_batches(train_x, train_y, batch_size, seed, mean, std,
-                                 last_epoch=epochs, cutout=cutout),
-              epochs=epochs, steps_per_epoch=steps, verbose=verbose, shuffle=False)
-    _, accuracy = model.evaluate(data.eval_batches(val_x, val_y, batch_size, mean, std),
-                                 verbose=0)
-    return float(accuracy)
+    model, mean, std = fit_child(space, arch, train_x, train_y, epochs, batch_size=batch_size,
+                                 filters=filters, num_classes=num_classes, seed=seed,
+                                 cutout=cutout, verbose=verbose)
+    return accuracy_on(model, val_x, val_y, batch_size, mean, std)

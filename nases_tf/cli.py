@@ -66,6 +66,33 @@ flags.DEFINE_integer("episode_epochs", 1, "Epochs each child trains with --rewar
 flags.DEFINE_integer("rescore_samples", 16,
                      "Controller samples re-scored on the whole validation split at the end.")
 flags.DEFINE_integer("verbose", 1, "Keras progress bars: 0 silent, 1 bar, 2 line per epoch.")
+# weight-sharing levers: each defaults to its value in --ws_schedule
+flags.DEFINE_string("ws_schedule", "tuned",
+                    "Weight-sharing levers: 'tuned' (measured best) or 'paper' (ENAS's "
+                    "schedule); the lever flags below override it.")
+flags.DEFINE_float("uniform_warmup", None,
+                   "Fraction of the search epochs (rounded down) whose shared-weight steps "
+                   "take uniform paths before the controller takes over.")
+flags.DEFINE_string("train_paths", None,
+                    "Paths of shared-weight training after the warm-up: 'controller' or "
+                    "'uniform'.")
+flags.DEFINE_integer("reward_batches", None,
+                     "Validation batches per controller reward (0: the whole split).")
+flags.DEFINE_integer("bn_batches", None,
+                     "Training batches that re-estimate batch-norm statistics of each "
+                     "scored path (0: batch statistics of the scored batch).")
+flags.DEFINE_integer("max_skips", None, "Skip inputs allowed per layer (-1: no cap).")
+flags.DEFINE_integer("max_parameter_free", None,
+                     "Layers allowed a parameter-free op (-1: no cap).")
+flags.DEFINE_integer("rescore_random", None,
+                     "Uniformly sampled architectures added to the final re-scoring.")
+flags.DEFINE_integer("rerank_top", None,
+                     "Best final candidates trained standalone to pick the result (0: off).")
+flags.DEFINE_integer("rerank_epochs", None,
+                     "Training epochs of each --rerank_top candidate.")
+flags.DEFINE_integer("compare_random", 0,
+                     "After final training, train this seeded random architecture of the "
+                     "same space the same way and print both accuracies (0: off).")
 
 
 def _positive(name):
@@ -90,12 +117,11 @@ def parse_profile_steps(text):
 
 def load_arch(space, text, seed):
     """The architecture ``--arch`` names: ``random`` (seeded) or a JSON file."""
-    import numpy as np
-
     from nases_tf import fileio, validation
+    from nases_tf.random_baseline import random_architecture
 
     if text == "random":
-        return space.sample(np.random.default_rng(seed))
+        return random_architecture(space, seed)
     return validation.load_architecture(space, fileio.read_json(text, "--arch"), f"--arch={text}")
 
 
@@ -124,6 +150,24 @@ def validate_flags():
     if FLAGS.chain_mode not in CHAIN_MODES:
         raise ConfigError(f"--chain_mode={FLAGS.chain_mode!r} is unknown, expected one of "
                           f"{', '.join(CHAIN_MODES)}")
+    if FLAGS.uniform_warmup is not None and not 0 <= FLAGS.uniform_warmup <= 1:
+        raise ConfigError(f"--uniform_warmup={FLAGS.uniform_warmup} must be in [0, 1]")
+    for name in ("reward_batches", "bn_batches", "rescore_random",
+                 "rerank_top", "compare_random"):
+        if (getattr(FLAGS, name) or 0) < 0:
+            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0")
+    if FLAGS.rerank_epochs is not None:
+        _positive("rerank_epochs")
+    for name in ("max_skips", "max_parameter_free"):
+        if (getattr(FLAGS, name) or 0) < -1:
+            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0 (or -1: off)")
+    if FLAGS.train_paths not in (None, "controller", "uniform"):
+        raise ConfigError(f"--train_paths={FLAGS.train_paths!r} is unknown, expected "
+                          "'controller' or 'uniform'")
+    from nases_tf.ws_schedules import SCHEDULES
+    if FLAGS.ws_schedule not in SCHEDULES:
+        raise ConfigError(f"--ws_schedule={FLAGS.ws_schedule!r} is unknown, expected one of "
+                          f"{', '.join(SCHEDULES)}")
     if FLAGS.reward not in ("weight_sharing", "episodic"):
         raise ConfigError(f"--reward={FLAGS.reward!r} is unknown, expected 'weight_sharing' "
                           "or 'episodic'")
@@ -167,18 +211,33 @@ def embedding_config():
 
 
 def _coder(space):
-    """Stage 1: loads the coder of ``--output_dir`` (checking it fits), or trains one, so
-    ``--stage=search`` on a fresh directory pretrains first."""
+    """Stage 1 of ``--output_dir`` (see ``pretrained_coder``)."""
+    return pretrained_coder(space, FLAGS.output_dir, FLAGS.seed, embedding_config(),
+                            FLAGS.verbose)
+
+
+def pretrained_coder(space, output_dir, seed, embedding, verbose=1):
+    """Stage 1: loads the coder of ``output_dir`` (checking it fits), or trains one with
+    ``embedding``'s settings and ``seed``, so ``--stage=search`` on a fresh directory
+    pretrains first.
+
+    Args:
+        space: the search space.
+        output_dir: the run directory (the coder lives in its ``autoencoder/``).
+        seed: seed of a newly trained coder.
+        embedding: an ``EmbeddingConfig`` (coder kind, size, pretraining).
+        verbose: progress bar verbosity of pretraining.
+    """
     from nases_tf.embedding.coder import Coder
 
-    directory = os.path.join(FLAGS.output_dir, "autoencoder")
+    directory = os.path.join(output_dir, "autoencoder")
     if Coder.exists(directory):
-        coder = Coder.load(directory, space, FLAGS.embedding_dim or None, FLAGS.coder)
+        coder = Coder.load(directory, space, embedding.embedding_dim, embedding.coder)
         logging.info("using the stage-1 coder in %s", directory)
         return coder
-    coder = Coder(space, embedding_config(), seed=FLAGS.seed)
-    metrics = coder.pretrain(directory, os.path.join(FLAGS.output_dir, "tensorboard",
-                                                     "pretrain"), verbose=FLAGS.verbose)
+    coder = Coder(space, embedding, seed=seed)
+    metrics = coder.pretrain(directory, os.path.join(output_dir, "tensorboard",
+                                                     "pretrain"), verbose=verbose)
     coder.save(directory)
     print(f"stage 1: decision accuracy {metrics['decision_accuracy']:.3f} (untrained "
           f"{metrics.get('untrained_decision_accuracy', float('nan')):.3f}), mse "
@@ -188,9 +247,13 @@ def _coder(space):
     return coder
 
 
-def _search(space, coder, images):
-    """Stage 2: runs or resumes the search; returns the arch.json content."""
-    from nases_tf.search import Search, SearchConfig
+def search_config(**overrides):
+    """The ``SearchConfig`` the stage-2 flags describe (``--ws_schedule`` and the lever
+    flags included); ``overrides`` replace fields (e.g. ``seed``)."""
+    import dataclasses
+
+    from nases_tf.search import SearchConfig
+    from nases_tf.ws_schedules import LEVERS, apply_schedule
 
     config = SearchConfig(
         epochs=FLAGS.search_epochs, reward=FLAGS.reward, batch_size=FLAGS.batch_size,
@@ -198,7 +261,16 @@ def _search(space, coder, images):
         embedding=embedding_config(), chain_mode=FLAGS.chain_mode,
         episode_epochs=FLAGS.episode_epochs, rescore_samples=FLAGS.rescore_samples,
         cutout=FLAGS.cutout, seed=FLAGS.seed, verbose=FLAGS.verbose)
-    result = Search(space, coder, images, FLAGS.output_dir, config).run()
+    config = apply_schedule(config, FLAGS.ws_schedule,
+                            {name: getattr(FLAGS, name) for name in LEVERS})
+    return dataclasses.replace(config, **overrides)
+
+
+def _search(space, coder, images):
+    """Stage 2: runs or resumes the search; returns the arch.json content."""
+    from nases_tf.search import Search
+
+    result = Search(space, coder, images, FLAGS.output_dir, search_config()).run()
     print(f"search: best validation accuracy {result['reward']:.4f}: {result['readable']} "
           f"({os.path.join(FLAGS.output_dir, 'search', 'arch.json')})")
     return result
@@ -256,6 +328,21 @@ def run_stages(extras):
         results = train_final(space, extras["arch"], images, FLAGS.output_dir, config)
         print(f"test_accuracy={results['test_accuracy']:.4f} params={results['params']} "
               f"results={os.path.join(FLAGS.output_dir, 'final', 'results.json')}")
+        if FLAGS.compare_random:
+            _compare_random(space, images, config, results)
+
+
+def _compare_random(space, images, config, results):
+    """``--compare_random``: trains a random architecture the same way, prints both."""
+    from nases_tf.random_baseline import compare_with_random
+
+    results = compare_with_random(space, images, FLAGS.output_dir, config,
+                                  FLAGS.compare_random, results)
+    baseline = results["random_baseline"]
+    print(f"random architecture (--arch=random --seed={FLAGS.compare_random}), same "
+          f"training: test_accuracy={baseline['test_accuracy']:.4f} "
+          f"params={baseline['params']}; searched: "
+          f"test_accuracy={results['test_accuracy']:.4f} params={results['params']}")
 
 
 def _fail(message):

@@ -6,6 +6,11 @@ controller steps whose rewards are validation-minibatch accuracies of the drawn
 architectures. Episodic (Alg. 1 read literally): every drawn architecture is built alone and
 trained ``episode_epochs`` epochs. Either way, the result is the best architecture after
 re-scoring candidates on the whole validation split, written to ``search/arch.json``.
+
+What the weight-sharing search does beyond ENAS's schedule lives in modules of its own: which
+path each shared-weight step takes (``path_sampling``), how the supernet scores a path
+(``supernet_scoring``), guards against overrated architectures (``arch_guards``) and how the
+final candidates become one result (``final_selection``); ``ws_schedules`` names settings.
 """
 
 import dataclasses
@@ -18,13 +23,17 @@ import numpy as np
 import tensorflow as tf
 
 from nases_tf import checkpoints, data, drawing, fileio, messages, schedule
+from nases_tf.arch_guards import ArchGuard
 from nases_tf.child_training import train_and_score
 from nases_tf.embedding.chains import Chains
 from nases_tf.embedding.config import EmbeddingConfig
 from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.errors import ConfigError
+from nases_tf.final_selection import final_random_candidates, standalone_rerank
+from nases_tf.path_sampling import in_uniform_warmup, training_paths
 
 REWARDS = ("weight_sharing", "episodic")
+TRAIN_PATHS = ("controller", "uniform")
 
 
 @dataclasses.dataclass
@@ -46,6 +55,20 @@ class SearchConfig:
         cutout: cutout side for shared-weight training (0: off).
         seed: run seed.
         verbose: progress bar verbosity.
+        uniform_warmup: weight sharing: fraction of the epochs (rounded down), at the
+            start, whose shared-weight steps take uniformly sampled paths, with no
+            controller steps.
+        train_paths: weight sharing, after the warm-up: ``controller`` (ENAS: the
+            controller's samples train the supernet) or ``uniform`` (uniform paths).
+        reward_batches: weight sharing: validation batches per controller reward (0: all).
+        bn_batches: weight sharing: training batches that re-estimate the batch-norm
+            statistics of each scored path (0: the validation batch's own statistics).
+        max_skips: skip inputs allowed per layer of every architecture (-1: no cap).
+        max_parameter_free: layers allowed a parameter-free op (-1: no cap).
+        rescore_random: uniformly sampled architectures added to the final re-scoring.
+        rerank_top: best supernet-rewarded candidates trained standalone at the end,
+            the best of them by validation accuracy being the result (0: off).
+        rerank_epochs: training epochs of each ``rerank_top`` candidate.
     """
 
     epochs: int = 70
@@ -61,6 +84,15 @@ class SearchConfig:
     cutout: int = 0
     seed: int = 0
     verbose: int = 1
+    uniform_warmup: float = 0.0
+    train_paths: str = "controller"
+    reward_batches: int = 1
+    bn_batches: int = 0
+    max_skips: int = -1
+    max_parameter_free: int = -1
+    rescore_random: int = 0
+    rerank_top: int = 0
+    rerank_epochs: int = 2
 
 
 def arch_key(arch):
@@ -119,6 +151,10 @@ class Search:
         if config.reward not in REWARDS:
             raise ConfigError(f"--reward={config.reward!r} is unknown, expected one of "
                               f"{', '.join(REWARDS)}")
+        if config.train_paths not in TRAIN_PATHS:
+            raise ConfigError(f"--train_paths={config.train_paths!r} is unknown, expected one "
+                              f"of {', '.join(TRAIN_PATHS)}")
+        self.guard = ArchGuard(space, config.max_skips, config.max_parameter_free)
         self.space, self.coder, self.config = space, coder, config
         self.output_dir = output_dir
         self.search_dir = os.path.join(output_dir, "search")
@@ -157,6 +193,7 @@ class Search:
 
     def _build_supernet(self):
         from nases_tf.networks import build_supernet
+        from nases_tf.supernet_scoring import make_supernet_scorer
 
         self.supernet = build_supernet(self.space, filters=self.config.filters,
                                        num_classes=self.num_classes,
@@ -165,23 +202,21 @@ class Search:
         self.optimizer.build(self.supernet.trainable_variables)
         self.train_step = self.supernet.make_train_step(self.optimizer,
                                                         batch_size=self.config.batch_size)
-        self.eval_step = self.supernet.make_eval_step(batch_size=self.config.batch_size)
-        val = data.eval_batches(self.val_x, self.val_y, self.config.batch_size, self.mean,
-                                self.std)
-        self.val_batches = [(x, y) for x, y in val if len(y) == self.config.batch_size]
+        self.scorer = make_supernet_scorer(self.supernet, self.config, self.train_x,
+                                           self.train_y, self.val_x, self.val_y, self.mean,
+                                           self.std)
 
     # -- rewards --------------------------------------------------------------------------
 
     def _minibatch_reward(self, arch, index):
-        x, y = self.val_batches[index % len(self.val_batches)]
-        return float(self.eval_step(x, y, tf.constant(arch, tf.int32)))
+        return self.scorer.minibatch_reward(arch, index)
 
-    def _full_validation_reward(self, arch):
+    def validation_reward(self, arch):
+        """The search's final score of ``arch``: its accuracy on the whole validation split
+        (on the shared weights, or after its own episode of training)."""
         if self.config.reward == "episodic":
             return self._episodic_reward(arch)
-        arch_t = tf.constant(arch, tf.int32)
-        scores = [float(self.eval_step(x, y, arch_t)) for x, y in self.val_batches]
-        return float(np.mean(scores))
+        return self.scorer.full_reward(arch)
 
     def _episodic_reward(self, arch):
         key = arch_key(arch)
@@ -196,14 +231,16 @@ class Search:
 
     # -- the loop -------------------------------------------------------------------------
 
+    def search_split(self):
+        """(train_x, train_y, val_x, val_y): the search's training and validation split."""
+        return self.train_x, self.train_y, self.val_x, self.val_y
+
     def _train_shared_weights(self, epoch):
         cfg = self.config
         start = time.time()
-        states = np.resize(self.controller.chains.numpy(),
-                           (self.steps_per_epoch, self.space.num_decisions))
-        _, decoded = self.controller.sample(states)
+        archs = training_paths(self.space, self.controller, self.guard, cfg, epoch,
+                               self.steps_per_epoch)
         self.controller_seconds += time.time() - start
-        archs = self.space.decode_batch(decoded).astype(np.int32)
         batches = data.train_batches(self.train_x, self.train_y, cfg.batch_size, cfg.seed,
                                      self.mean, self.std, first_epoch=epoch,
                                      last_epoch=epoch + 1, cutout=cfg.cutout)
@@ -233,7 +270,7 @@ class Search:
             t0 = time.time()
             states, embeddings, decoded = self.chains.propose_all()
             self.controller_seconds += time.time() - t0
-            archs = self.space.decode_batch(decoded)
+            archs = np.asarray(self.guard.batch(self.space.decode_batch(decoded)))
             rewards = []
             for c, arch in enumerate(archs):
                 if cfg.reward == "weight_sharing":
@@ -301,7 +338,8 @@ class Search:
             metrics = {}
             if cfg.reward == "weight_sharing":
                 metrics.update(self._train_shared_weights(epoch))
-            metrics.update(self._controller_steps(epoch))
+            if not in_uniform_warmup(cfg, epoch):
+                metrics.update(self._controller_steps(epoch))
             self.total_seconds += time.time() - start
             metrics["time/controller_share"] = (self.controller_seconds / self.total_seconds
                                                 if self.total_seconds else 0.0)
@@ -310,9 +348,11 @@ class Search:
                 drawing.log_architecture_image(self.space, self.tracker.best(1)[0], epoch + 1,
                                                self.writer)
             self.history.append({"epoch": epoch + 1, **metrics})
-            logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, sigma %.3f",
-                         epoch + 1, metrics["reward/mean"], metrics["reward/max"],
-                         metrics["controller/baseline"], metrics["controller/sigma"])
+            if "reward/mean" in metrics:
+                logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, "
+                             "sigma %.3f", epoch + 1, metrics["reward/mean"],
+                             metrics["reward/max"], metrics["controller/baseline"],
+                             metrics["controller/sigma"])
             self.epoch.assign(epoch + 1)
             self.checkpoint.save({
                 "seen": self.tracker.state(), "history": self.history,
@@ -328,14 +368,20 @@ class Search:
             np.resize(self.controller.chains.numpy(),
                       (cfg.rescore_samples, self.space.num_decisions)))
         candidates, seen = [], set()
-        for arch in [tuple(int(c) for c in a) for a in self.space.decode_batch(decoded)] + \
-                self.tracker.best(cfg.rescore_top):
+        extra = final_random_candidates(self.space, self.guard, cfg)
+        for arch in (self.guard.batch(self.space.decode_batch(decoded)) +
+                     self.tracker.best(cfg.rescore_top) + extra):
             if arch_key(arch) not in seen:
                 seen.add(arch_key(arch))
                 candidates.append(arch)
-        scored = [(self._full_validation_reward(arch), arch) for arch in candidates]
+        scored = [(self.validation_reward(arch), arch) for arch in candidates]
         scored.sort(key=lambda ra: -ra[0])
         reward, best = scored[0]
+        standalone = standalone_rerank(self.space, scored, self.search_split(), cfg,
+                                       self.num_classes)
+        if standalone:
+            best = self.space.validate(standalone[0]["arch"])
+            reward = next(r for r, a in scored if a == best)
         result = {
             "space": self.space.config(),
             "architecture": self.space.to_json(best),
@@ -348,6 +394,8 @@ class Search:
                                          if self.total_seconds else 0.0),
             "search_seconds": self.total_seconds,
         }
+        if standalone:
+            result["standalone_rerank"] = standalone
         fileio.write_json(os.path.join(self.search_dir, "arch.json"), result)
         if drawing.drawable(self.space):
             drawing.write_svg(self.space, best, os.path.join(self.search_dir, "arch.svg"))

@@ -135,3 +135,18 @@ def test_mixed_precision_is_float16_on_a_gpu_and_bfloat16_on_a_cpu_and_trains(mo
     losses = [float(model.train_on_batch(x, y)) for _ in range(5)]
     assert model.get_layer("layer0_sep_conv_3x3").compute_dtype == "bfloat16"
     assert model.output.dtype == "float32" and losses[-1] < losses[0]
+
+
+@pytest.mark.slow
+def test_compare_random_trains_a_random_architecture_the_same_way(tmp_path, natural_npz):
+    out = tmp_path / "compare"
+    done = run("--stage=final", "--arch=random", "--seed=3", "--layers=2", "--filters=4",
+               "--batch_size=64", "--final_epochs=1", "--compare_random=1", "--verbose=0",
+               f"--dataset=npz:{natural_npz}", f"--output_dir={out}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = read_json(out / "final" / "results.json")
+    baseline = read_json(out / "random_baseline" / "final" / "results.json")
+    assert results["random_baseline"]["test_accuracy"] == baseline["test_accuracy"]
+    assert results["random_baseline"]["arch_seed"] == 1
+    assert baseline["epochs"] == results["epochs"] == 1
+    assert "random architecture (--arch=random --seed=1), same training" in done.stdout

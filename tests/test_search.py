@@ -129,3 +129,30 @@ def test_cli_stage_all_on_natural_images(tmp_path, natural_npz):
                 "--layers=5", "--verbose=0")
     assert again.returncode == 2
     assert "--layers: 4 -> 5" in again.stderr.strip().splitlines()[-1]
+
+
+def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tmp_path):
+    space = setting[0]
+    search = _search(setting, tmp_path, epochs=2, uniform_warmup=0.5, bn_batches=1,
+                     reward_batches=0, max_skips=0, rescore_random=3, rerank_top=2,
+                     rerank_epochs=1)
+    trained = []
+    real_step = search.train_step
+
+    def recording_step(x, y, arch):
+        trained.append(tuple(int(a) for a in arch.numpy()))
+        return real_step(x, y, arch)
+
+    search.train_step = recording_step
+    result = search.run()
+    warmup, controlled = search.history
+    assert "reward/mean" not in warmup and "reward/mean" in controlled
+    assert len(trained) == 2 * search.steps_per_epoch
+    assert len(set(trained[:search.steps_per_epoch])) > search.steps_per_epoch // 2
+    for arch in trained + [space.from_json(result["architecture"])]:
+        assert not any(any(row) for row in space.split(arch)[1])  # max_skips=0
+    reranked = result["standalone_rerank"]
+    assert len(reranked) == 2
+    assert reranked[0]["standalone_accuracy"] >= reranked[1]["standalone_accuracy"]
+    assert result["readable"] == reranked[0]["readable"]
+    assert len(result["candidates"]) <= TINY["rescore_samples"] + TINY["rescore_top"] + 3

@@ -1,0 +1,489 @@
+"""Does the search's reward rank architectures like training them does? And does the search
+pick an architecture that trains better than random ones?
+
+On one dataset (default: the shipped natural images), the benchmark
+
+1. samples ``--archs`` architectures uniformly and trains each standalone with the final
+   training's recipe for ``--standalone_epochs`` epochs, ``--standalone_seeds`` times, on the
+   search's training split; their *validation* accuracy is the ground truth of the ranking;
+2. runs the search (the run flags of ``bin/run_nases.py`` describe it: weight sharing with
+   ``--search_seeds`` seeds, and episodic with ``--episodic_seeds`` seeds for comparison),
+   then scores the random architectures with the search's own final score;
+3. trains each search's pick the same way as the random architectures;
+
+and reports Kendall's tau between reward and standalone validation accuracy, where the
+picks fall among the random architectures (mean and standard error over search seeds,
+percentile), and the wall time of each part. Test accuracies are measured once per trained
+network and only reported; nothing is chosen with them.
+
+Standalone results are cached per (architecture, recipe, seed) under
+``<output_dir>/standalone``, so runs that compare search settings train the random
+architectures once.
+"""
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+from nases_tf import fileio
+from nases_tf.errors import ConfigError
+
+KINDS = ("weight_sharing", "episodic")
+TEST_NOTE = ("test accuracies are measured once per trained network and only reported; "
+             "rankings and choices use validation accuracy")
+
+
+@dataclasses.dataclass
+class RankingSettings:
+    """What the ranking benchmark measures.
+
+    Attributes:
+        archs: random architectures trained standalone.
+        arch_seed: seed of their sampling.
+        standalone_epochs: training epochs of every standalone network.
+        standalone_seeds: training seeds per architecture (1, 2, ...).
+        search_seeds: weight-sharing searches (seeds 0, 1, ...).
+        episodic_seeds: episodic searches for comparison (0: none).
+        episodic_epochs: search epochs of an episodic search.
+        episodic_controller_steps: controller steps per episodic search epoch.
+    """
+
+    archs: int = 12
+    arch_seed: int = 1000
+    standalone_epochs: int = 10
+    standalone_seeds: int = 1
+    search_seeds: int = 3
+    episodic_seeds: int = 1
+    episodic_epochs: int = 1
+    episodic_controller_steps: int = 2
+
+
+def kendall_tau(x, y):
+    """Kendall's tau-b of two equally long sequences (nan when either is constant).
+
+    Args:
+        x, y: sequences of numbers.
+    """
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    if len(x) != len(y):
+        raise ValueError(f"kendall_tau needs equal lengths, got {len(x)} and {len(y)}")
+    i, j = np.triu_indices(len(x), k=1)
+    dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
+    concordance = float(np.sum(dx * dy))
+    denominator = math.sqrt(float(np.sum(dx != 0)) * float(np.sum(dy != 0)))
+    return concordance / denominator if denominator else float("nan")
+
+
+def mean_and_se(values):
+    """(mean, standard error of the mean) of ``values`` (SE 0 for a single value)."""
+    values = np.asarray(values, np.float64)
+    se = float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else 0.0
+    return float(values.mean()), se
+
+
+def percentile_among(value, others):
+    """Percentage of ``others`` below ``value`` (ties count half)."""
+    others = np.asarray(others, np.float64)
+    return float(100.0 * (np.sum(others < value) + 0.5 * np.sum(others == value)) / len(others))
+
+
+def sample_architectures(space, count, seed):
+    """``count`` distinct uniformly sampled architectures (fewer if the space is smaller).
+
+    Args:
+        space: the search space.
+        count: how many.
+        seed: sampling seed.
+    """
+    rng = np.random.default_rng(seed)
+    archs, seen = [], set()
+    for _ in range(100 * count):
+        arch = space.sample(rng)
+        if arch not in seen:
+            seen.add(arch)
+            archs.append(arch)
+            if len(archs) == count:
+                break
+    return archs
+
+
+class StandaloneTrainer:
+    """Trains architectures standalone on the search split, with a cache on disk.
+
+    Each network trains on the search's training split with the final training's recipe
+    (SGD + Nesterov, SGDR with its first cycle cut to the run when it is shorter, the same
+    augmentation) and is evaluated on the validation split and once on the test split.
+
+    Args:
+        space: the search space.
+        images: an ``ImageData``.
+        epochs: training epochs.
+        batch_size, filters, cutout: child settings.
+        cache_dir: directory of the cached results.
+    """
+
+    def __init__(self, space, images, epochs, batch_size, filters, cutout, cache_dir):
+        self.space, self.images, self.epochs = space, images, int(epochs)
+        self.batch_size, self.filters, self.cutout = int(batch_size), int(filters), int(cutout)
+        self.cache_dir = cache_dir
+        self.split = images.search_split()
+        self.trained_seconds = 0.0
+
+    def _path(self, arch, seed):
+        recipe = json.dumps({"space": self.space.config(), "arch": list(arch),
+                             "epochs": self.epochs, "batch_size": self.batch_size,
+                             "filters": self.filters, "cutout": self.cutout,
+                             "data": self.images.source, "seed": int(seed)}, sort_keys=True)
+        digest = hashlib.sha256(recipe.encode()).hexdigest()[:20]
+        return os.path.join(self.cache_dir, f"{digest}.json")
+
+    def result(self, arch, seed):
+        """Validation and test accuracy, parameters and seconds of ``arch`` trained with
+        ``seed`` (from the cache when there)."""
+        from nases_tf import runtime, schedule
+        from nases_tf.child_training import accuracy_on, fit_child
+        from nases_tf.networks import count_params
+
+        path = self._path(arch, seed)
+        if os.path.exists(path):
+            return fileio.read_json(path, "standalone result")
+        train_x, train_y, val_x, val_y = self.split
+        runtime.set_seed(seed)
+        start = time.time()
+        model, mean, std = fit_child(
+            self.space, arch, train_x, train_y, self.epochs, batch_size=self.batch_size,
+            filters=self.filters, num_classes=self.images.num_classes, seed=seed,
+            cutout=self.cutout,
+            first_cycle_epochs=min(self.epochs, schedule.FIRST_CYCLE_EPOCHS))
+        seconds = time.time() - start
+        self.trained_seconds += seconds
+        result = {
+            "val_accuracy": accuracy_on(model, val_x, val_y, self.batch_size, mean, std),
+            "test_accuracy": accuracy_on(model, self.images.test_x, self.images.test_y,
+                                         self.batch_size, mean, std),
+            "params": count_params(model), "seconds": seconds, "seed": int(seed),
+            "readable": self.space.readable(arch)}
+        fileio.write_json(path, result)
+        return result
+
+    def summary(self, arch, seeds):
+        """Per-seed results and their means for ``arch`` over training ``seeds``."""
+        runs = [self.result(arch, seed) for seed in seeds]
+        return {"arch": [int(c) for c in arch], "readable": self.space.readable(arch),
+                "params": runs[0]["params"],
+                "val_accuracy": [r["val_accuracy"] for r in runs],
+                "test_accuracy": [r["test_accuracy"] for r in runs],
+                "val_mean": float(np.mean([r["val_accuracy"] for r in runs])),
+                "test_mean": float(np.mean([r["test_accuracy"] for r in runs]))}
+
+
+def _run_search(kind, seed, space, images, work_dir, config_for):
+    """One search of ``kind`` with ``seed``; returns (Search, arch.json content, seconds)."""
+    from nases_tf import runtime
+    from nases_tf.cli import pretrained_coder
+    from nases_tf.search import Search
+
+    out = os.path.join(work_dir, f"{kind}_seed{seed}")
+    config = config_for(kind, seed)
+    runtime.set_seed(seed)
+    coder = pretrained_coder(space, out, seed, config.embedding, verbose=config.verbose)
+    search = Search(space, coder, images, out, config)
+    start = time.time()
+    result = search.run()
+    return search, result, time.time() - start
+
+
+SCORING_VARIANTS = {"batch_statistics": {"bn_batches": 0},
+                    "bn_reestimated": {"bn_batches": 4}}
+
+
+def _scoring_variants(search, archs):
+    """Full-validation rewards of ``archs`` on the search's trained supernet under each of
+    ``SCORING_VARIANTS`` (how the scoring alone changes the ranking)."""
+    from nases_tf.supernet_scoring import make_supernet_scorer
+
+    out = {}
+    for name, change in SCORING_VARIANTS.items():
+        config = dataclasses.replace(search.config, **change)
+        scorer = make_supernet_scorer(search.supernet, config, *search.search_split(),
+                                      search.mean, search.std)
+        out[name] = [scorer.full_reward(arch) for arch in archs]
+    return out
+
+
+def _compare(picks, randoms, key):
+    """Where the picks' mean ``key`` accuracy falls among the random architectures'."""
+    pick_mean, pick_se = mean_and_se([p[key] for p in picks])
+    rand_mean, rand_se = mean_and_se([r[key] for r in randoms])
+    se = math.sqrt(pick_se ** 2 + rand_se ** 2)
+    return {"pick_mean": pick_mean, "pick_se": pick_se, "random_mean": rand_mean,
+            "random_se": rand_se,
+            "margin_in_se": (pick_mean - rand_mean) / se if se > 0 else float("nan"),
+            "pick_percentile": percentile_among(pick_mean, [r[key] for r in randoms]),
+            "pick_percentiles": [percentile_among(p[key], [r[key] for r in randoms])
+                                 for p in picks]}
+
+
+def _evaluate_search(kind, seed, space, images, work_dir, config_for, trainer, randoms,
+                     seeds):
+    """One search: its pick trained standalone, its rewards of the random architectures and
+    their taus; returns (run dict, seconds per part)."""
+    search, result, took = _run_search(kind, seed, space, images, work_dir, config_for)
+    archs = [tuple(r["arch"]) for r in randoms]
+    val = [r["val_mean"] for r in randoms]
+    start = time.time()
+    rewards = [search.validation_reward(arch) for arch in archs]
+    scoring = time.time() - start
+    start = time.time()
+    pick = trainer.summary(space.from_json(result["architecture"]), seeds)
+    picks = time.time() - start
+    run = {"seed": seed, "pick": pick, "pick_reward": result["reward"],
+           "random_rewards": rewards, "search_seconds": took,
+           "kendall_tau": kendall_tau(rewards, val),
+           "kendall_tau_with_pick": kendall_tau(rewards + [result["reward"]],
+                                                val + [pick["val_mean"]])}
+    if kind == "weight_sharing":
+        run["scoring_variants"] = {
+            name: {"rewards": variant, "kendall_tau": kendall_tau(variant, val)}
+            for name, variant in _scoring_variants(search, archs).items()}
+    return run, {"search": took, "scoring_random": scoring, "standalone_picks": picks}
+
+
+def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None, log=print):
+    """Runs the ranking benchmark; returns the report (a JSON-able dict).
+
+    Args:
+        space: the search space.
+        images: an ``ImageData``.
+        settings: a ``RankingSettings``.
+        config_for: function (kind, seed) -> ``SearchConfig`` of that search.
+        work_dir: directory of the searches (and of the standalone cache by default).
+        cache_dir: directory of the standalone cache (None: ``<work_dir>/standalone``).
+        log: function printing one progress line.
+    """
+    if settings.archs < 2:
+        raise ConfigError(f"--archs={settings.archs} must be at least 2 (tau needs pairs)")
+    total_start = time.time()
+    base = config_for("weight_sharing", 0)
+    trainer = StandaloneTrainer(space, images, settings.standalone_epochs, base.batch_size,
+                                base.filters, base.cutout,
+                                cache_dir or os.path.join(work_dir, "standalone"))
+    seeds = list(range(1, settings.standalone_seeds + 1))
+    archs = sample_architectures(space, settings.archs, settings.arch_seed)
+    start = time.time()
+    randoms = []
+    for k, arch in enumerate(archs):
+        randoms.append(trainer.summary(arch, seeds))
+        log(f"random {k + 1}/{len(archs)}: val {randoms[-1]['val_mean']:.3f} "
+            f"{randoms[-1]['readable']}")
+    seconds = {"standalone_random": time.time() - start}
+    searches, summary = {}, {}
+    for kind, count in (("weight_sharing", settings.search_seeds),
+                        ("episodic", settings.episodic_seeds)):
+        runs, times = [], {"search": 0.0, "scoring_random": 0.0, "standalone_picks": 0.0}
+        for seed in range(count):
+            run, took = _evaluate_search(kind, seed, space, images, work_dir, config_for,
+                                         trainer, randoms, seeds)
+            runs.append(run)
+            for part, value in took.items():
+                times[part] += value
+            log(f"{kind} seed {seed}: tau {run['kendall_tau']:.2f}, pick val "
+                f"{run['pick']['val_mean']:.3f} test {run['pick']['test_mean']:.3f}: "
+                f"{run['pick']['readable']}")
+        if not runs:
+            continue
+        searches[kind] = runs
+        picks = [r["pick"] for r in runs]
+        taus = [r["kendall_tau"] for r in runs]
+        summary[kind] = {
+            "kendall_tau_mean": float(np.nanmean(taus)), "kendall_taus": taus,
+            "validation": _compare(picks, randoms, "val_mean"),
+            "test": _compare(picks, randoms, "test_mean")}
+        seconds.update({f"{part}_{kind}": value for part, value in times.items()})
+    seconds["total"] = time.time() - total_start
+    return {"dataset": images.source, "space": space.config(),
+            "settings": dataclasses.asdict(settings),
+            "search_config": _config_json(base),
+            "random": randoms,
+            "random_summary": _random_summary(randoms),
+            "searches": searches, "summary": summary, "seconds": seconds,
+            "test_note": TEST_NOTE}
+
+
+def _random_summary(randoms):
+    out = {}
+    for split in ("val", "test"):
+        out[f"{split}_mean"], out[f"{split}_se"] = mean_and_se(
+            [r[f"{split}_mean"] for r in randoms])
+    return out
+
+
+def _config_json(config):
+    out = dataclasses.asdict(config)
+    return json.loads(json.dumps(out, default=str))
+
+
+def format_report(report):
+    """The report as a few readable lines (the summary table)."""
+    lines = [f"dataset {report['dataset']}, {len(report['random'])} random architectures: "
+             f"val {report['random_summary']['val_mean']:.3f} +- "
+             f"{report['random_summary']['val_se']:.3f}, test "
+             f"{report['random_summary']['test_mean']:.3f} +- "
+             f"{report['random_summary']['test_se']:.3f}",
+             "| search | seeds | tau (mean) | pick val | percentile | margin/SE | pick test "
+             "| percentile | margin/SE |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for kind, s in report["summary"].items():
+        v, t = s["validation"], s["test"]
+        lines.append(
+            f"| {kind} | {len(report['searches'][kind])} | {s['kendall_tau_mean']:.2f} | "
+            f"{v['pick_mean']:.3f} +- {v['pick_se']:.3f} | {v['pick_percentile']:.0f} | "
+            f"{v['margin_in_se']:.1f} | {t['pick_mean']:.3f} +- {t['pick_se']:.3f} | "
+            f"{t['pick_percentile']:.0f} | {t['margin_in_se']:.1f} |")
+    lines.append("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in report["seconds"].items()))
+    return "\n".join(lines)
+
+
+def write_plot(report, path):
+    """Scatter of search reward against standalone validation accuracy, one panel per
+    search kind, written atomically; returns a one-line note (why it was skipped, or
+    where it went)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return f"plot skipped: matplotlib is not installed ({path} not written)"
+    kinds = list(report["searches"])
+    fig, axes = plt.subplots(1, max(1, len(kinds)), figsize=(5 * max(1, len(kinds)), 4),
+                             squeeze=False)
+    val = [r["val_mean"] for r in report["random"]]
+    for ax, kind in zip(axes[0], kinds):
+        for run in report["searches"][kind]:
+            points = ax.scatter(
+                run["random_rewards"], val, s=18, alpha=0.7,
+                label=f"random, seed {run['seed']} (tau {run['kendall_tau']:.2f})")
+            ax.scatter([run["pick_reward"]], [run["pick"]["val_mean"]], marker="*", s=160,
+                       color=points.get_facecolor()[0], edgecolors="black")
+        ax.set_xlabel(f"{kind} search reward")
+        ax.set_ylabel("standalone validation accuracy")
+        ax.set_title(f"{kind} (stars: the search's picks)")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save_figure_atomically(fig, path)
+    plt.close(fig)
+    return f"plot written to {path}"
+
+
+def _save_figure_atomically(fig, path):
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    try:
+        fig.savefig(tmp, format=os.path.splitext(path)[1][1:] or "png", dpi=120)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+# -- command line -----------------------------------------------------------------------------
+
+
+def define_flags():
+    """Defines the benchmark's own flags next to ``bin/run_nases.py``'s run flags (which
+    describe the search), and sets the run flags' defaults to the demo's sizes."""
+    from absl import flags
+
+    from nases_tf import cli  # noqa: F401 - defines the run flags
+
+    flags.DEFINE_integer("archs", 12, "Random architectures trained standalone.")
+    flags.DEFINE_integer("arch_seed", 1000, "Seed of the random architectures.")
+    flags.DEFINE_integer("standalone_epochs", 10, "Epochs of every standalone training.")
+    flags.DEFINE_integer("standalone_seeds", 1, "Training seeds per standalone architecture.")
+    flags.DEFINE_integer("search_seeds", 3, "Weight-sharing searches (seeds 0, 1, ...).")
+    flags.DEFINE_integer("episodic_seeds", 1, "Episodic searches for comparison (0: none).")
+    flags.DEFINE_integer("episodic_epochs", 1, "Search epochs of an episodic search.")
+    flags.DEFINE_integer("episodic_controller_steps", 2,
+                         "Controller steps per epoch of an episodic search (each trains "
+                         "--samples_per_update children; 2 candidates are re-scored).")
+    flags.DEFINE_string("cache_dir", None,
+                        "Standalone results cache, shareable between runs that compare "
+                        "search settings (default <output_dir>/standalone).")
+    flags.DEFINE_string("output_json", None, "Report path (default <output_dir>/ranking.json).")
+    flags.DEFINE_string("plot", None, "Scatter plot path (default <output_dir>/ranking.png).")
+    demo = {"layers": 6, "filters": 16, "batch_size": 64, "search_epochs": 20,
+            "controller_steps": 6, "samples_per_update": 4, "rescore_samples": 8,
+            "pretrain_steps": 400, "verbose": 0, "stage": "search",
+            "dataset": _default_dataset(), "output_dir": "runs/ranking"}
+    for name, value in demo.items():
+        flags.FLAGS.set_default(name, value)
+
+
+def _default_dataset():
+    here = os.path.dirname(os.path.abspath(__file__))
+    npz = os.path.join(here, "..", "..", "..", "shared", "data", "natural-images-10class.npz")
+    return f"npz:{os.path.normpath(npz)}" if os.path.isfile(npz) else "cifar10"
+
+
+def main(argv):
+    """absl entry point of ``bin/benchmark_ranking.py``."""
+    from absl import app, flags
+
+    from nases_tf import cli, data
+
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    FLAGS = flags.FLAGS
+    for name in ("archs", "standalone_epochs", "standalone_seeds", "search_seeds",
+                 "episodic_epochs", "episodic_controller_steps"):
+        if getattr(FLAGS, name) < 1:
+            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be a positive integer")
+    if FLAGS.episodic_seeds < 0:
+        raise ConfigError(f"--episodic_seeds={FLAGS.episodic_seeds} must be >= 0")
+    FLAGS.stage = "search"
+    extras = cli.validate_flags()
+    settings = RankingSettings(
+        archs=FLAGS.archs, arch_seed=FLAGS.arch_seed, standalone_epochs=FLAGS.standalone_epochs,
+        standalone_seeds=FLAGS.standalone_seeds, search_seeds=FLAGS.search_seeds,
+        episodic_seeds=FLAGS.episodic_seeds, episodic_epochs=FLAGS.episodic_epochs,
+        episodic_controller_steps=FLAGS.episodic_controller_steps)
+
+    def config_for(kind, seed):
+        if kind == "episodic":
+            return cli.search_config(
+                reward="episodic", seed=seed, epochs=settings.episodic_epochs,
+                controller_steps=settings.episodic_controller_steps, rescore_samples=2,
+                rescore_top=1)
+        return cli.search_config(reward="weight_sharing", seed=seed)
+
+    images = data.load_images(FLAGS.dataset, FLAGS.data_dir)
+    report = run_benchmark(extras["space"], images, settings, config_for, FLAGS.output_dir,
+                           cache_dir=FLAGS.cache_dir)
+    path = FLAGS.output_json or os.path.join(FLAGS.output_dir, "ranking.json")
+    fileio.write_json(path, report)
+    print(format_report(report))
+    print(f"report written to {path}")
+    print(write_plot(report, FLAGS.plot or os.path.join(FLAGS.output_dir, "ranking.png")))
+
+
+def run():
+    """Console entry point ``nases-benchmark-ranking``."""
+    from absl import app
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    define_flags()
+
+    def guarded(argv):
+        from nases_tf.errors import NasesError
+        try:
+            main(argv)
+        except NasesError as exc:
+            raise SystemExit(f"error: {exc}") from None
+
+    app.run(guarded)

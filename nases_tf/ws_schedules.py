@@ -1,0 +1,66 @@
+"""Named settings of the weight-sharing search's levers (``--ws_schedule``).
+
+``paper`` is ENAS's schedule as the paper describes it: the controller's samples train the
+supernet from the first step, each controller reward is the accuracy on one validation
+minibatch with that batch's own batch-norm statistics, and the final candidates are the
+controller's samples and best-rewarded architectures. ``tuned`` is the default: the levers
+that moved the search's picks away from parameter-free ops and dense skips in our
+measurements (BUILD.md has the figures, and says where they still fall short).
+A lever set explicitly (a ``SearchConfig`` field, a CLI flag) overrides its schedule.
+"""
+
+import dataclasses
+
+from nases_tf.errors import ConfigError
+
+PAPER = {
+    "uniform_warmup": 0.0,
+    "train_paths": "controller",
+    "reward_batches": 1,
+    "bn_batches": 0,
+    "max_skips": -1,
+    "max_parameter_free": -1,
+    "rescore_random": 0,
+    "rerank_top": 0,
+    "rerank_epochs": 2,
+}
+
+TUNED = {
+    **PAPER,
+    "uniform_warmup": 0.5,
+    "reward_batches": 0,
+    "bn_batches": 4,
+    "max_skips": 1,
+    "max_parameter_free": 2,
+    "rescore_random": 16,
+    "rerank_top": 4,
+    "rerank_epochs": 3,
+}
+
+SCHEDULES = {"tuned": TUNED, "paper": PAPER}
+LEVERS = tuple(PAPER)
+
+
+def schedule_levers(name, overrides=None):
+    """The lever values of schedule ``name``, with ``overrides`` (None values ignored).
+
+    Args:
+        name: a key of ``SCHEDULES``.
+        overrides: dict of lever -> value set explicitly.
+    """
+    if name not in SCHEDULES:
+        raise ConfigError(f"--ws_schedule={name!r} is unknown, expected one of "
+                          f"{', '.join(SCHEDULES)}")
+    levers = dict(SCHEDULES[name])
+    for key, value in (overrides or {}).items():
+        if key not in levers:
+            raise ConfigError(f"{key!r} is not a weight-sharing lever ({', '.join(LEVERS)})")
+        if value is not None:
+            levers[key] = value
+    return levers
+
+
+def apply_schedule(config, name, overrides=None):
+    """``config`` (a ``SearchConfig``) with the levers of schedule ``name`` and
+    ``overrides``."""
+    return dataclasses.replace(config, **schedule_levers(name, overrides))
