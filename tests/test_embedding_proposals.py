@@ -158,7 +158,7 @@ def test_auto_predictor_is_linear_on_choices_and_a_gp_with_steps():
 
 @pytest.mark.slow
 def test_short_nasbench201_search_beats_random_search():
-    from nases_tf.nasbench201_table import NasBench201Table, arch_codes
+    from nases_tf.benchmarks.nasbench201 import NasBench201Table, arch_codes
 
     if not NB201_CSV.exists():
         pytest.skip(f"{NB201_CSV} not found")
