@@ -354,12 +354,7 @@ def main(flag_values):
 
 
 def run(argv=None):
-    """The console entry point: parses the command line (``sys.argv`` if ``argv`` is None)
-    into absl's global flags and runs the benchmark; bad input exits with a one-line error.
-
-    Args:
-        argv: the command line, program name first, or None.
-    """
+    """Console entry point (``argv``: the command line, None for ``sys.argv``)."""
     run_app(define_flags, main, argv)
 
 
