@@ -308,6 +308,9 @@ def run_stages(extras):
     def begin(stage):  # records the stage's settings in output_dir, refusing other ones
         run_identity.begin_stage(FLAGS.output_dir, stage, FLAGS.flag_values_dict(), space,
                                  extras.get("arch"), extras["dataset_sha256"])
+        # Each stage starts from the seed, not from whatever the stages before it drew: a
+        # rerun that reuses a finished stage initializes the next one identically.
+        runtime.set_seed(FLAGS.seed)
 
     if FLAGS.overwrite:
         run_identity.remove_stages(FLAGS.output_dir, run_identity.STAGES_RUN[FLAGS.stage])
