@@ -402,14 +402,21 @@ def define_flags():
 
     from nases_tf import cli  # noqa: F401 - defines the run flags
 
-    flags.DEFINE_integer("archs", 12, "Random architectures trained standalone.")
-    flags.DEFINE_integer("arch_seed", 1000, "Seed of the random architectures.")
-    flags.DEFINE_integer("standalone_epochs", 10, "Epochs of every standalone training.")
-    flags.DEFINE_integer("standalone_seeds", 1, "Training seeds per standalone architecture.")
-    flags.DEFINE_integer("search_seeds", 3, "Weight-sharing searches (seeds 0, 1, ...).")
-    flags.DEFINE_integer("episodic_seeds", 1, "Episodic searches for comparison (0: none).")
-    flags.DEFINE_integer("episodic_epochs", 1, "Search epochs of an episodic search.")
-    flags.DEFINE_integer("episodic_controller_steps", 2,
+    flags.DEFINE_integer("archs", RankingSettings.archs,
+                         "Random architectures trained standalone.")
+    flags.DEFINE_integer("arch_seed", RankingSettings.arch_seed,
+                         "Seed of the random architectures.")
+    flags.DEFINE_integer("standalone_epochs", RankingSettings.standalone_epochs,
+                         "Epochs of every standalone training.")
+    flags.DEFINE_integer("standalone_seeds", RankingSettings.standalone_seeds,
+                         "Training seeds per standalone architecture.")
+    flags.DEFINE_integer("search_seeds", RankingSettings.search_seeds,
+                         "Weight-sharing searches (seeds 0, 1, ...).")
+    flags.DEFINE_integer("episodic_seeds", RankingSettings.episodic_seeds,
+                         "Episodic searches for comparison (0: none).")
+    flags.DEFINE_integer("episodic_epochs", RankingSettings.episodic_epochs,
+                         "Search epochs of an episodic search.")
+    flags.DEFINE_integer("episodic_controller_steps", RankingSettings.episodic_controller_steps,
                          "Controller steps per epoch of an episodic search (each trains "
                          "--samples_per_update children; 2 candidates are re-scored).")
     flags.DEFINE_string("cache_dir", None,
