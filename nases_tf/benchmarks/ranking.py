@@ -395,6 +395,21 @@ def _save_figure_atomically(fig, path):
 # -- command line -----------------------------------------------------------------------------
 
 
+# The help of the flags that set ``RankingSettings`` (their defaults come from it).
+_SETTING_HELP = {
+    "archs": "Random architectures trained standalone.",
+    "arch_seed": "Seed of the random architectures.",
+    "standalone_epochs": "Epochs of every standalone training.",
+    "standalone_seeds": "Training seeds per standalone architecture.",
+    "search_seeds": "Weight-sharing searches (seeds 0, 1, ...).",
+    "episodic_seeds": "Episodic searches for comparison (0: none).",
+    "episodic_epochs": "Search epochs of an episodic search.",
+    "episodic_controller_steps": "Controller steps per epoch of an episodic search (each "
+                                 "trains --samples_per_update children; 2 candidates are "
+                                 "re-scored).",
+}
+
+
 def define_flags():
     """Defines the benchmark's own flags next to ``bin/run_nases.py``'s run flags (which
     describe the search), and sets the run flags' defaults to the demo's sizes."""
@@ -402,23 +417,8 @@ def define_flags():
 
     from nases_tf import cli  # noqa: F401 - defines the run flags
 
-    flags.DEFINE_integer("archs", RankingSettings.archs,
-                         "Random architectures trained standalone.")
-    flags.DEFINE_integer("arch_seed", RankingSettings.arch_seed,
-                         "Seed of the random architectures.")
-    flags.DEFINE_integer("standalone_epochs", RankingSettings.standalone_epochs,
-                         "Epochs of every standalone training.")
-    flags.DEFINE_integer("standalone_seeds", RankingSettings.standalone_seeds,
-                         "Training seeds per standalone architecture.")
-    flags.DEFINE_integer("search_seeds", RankingSettings.search_seeds,
-                         "Weight-sharing searches (seeds 0, 1, ...).")
-    flags.DEFINE_integer("episodic_seeds", RankingSettings.episodic_seeds,
-                         "Episodic searches for comparison (0: none).")
-    flags.DEFINE_integer("episodic_epochs", RankingSettings.episodic_epochs,
-                         "Search epochs of an episodic search.")
-    flags.DEFINE_integer("episodic_controller_steps", RankingSettings.episodic_controller_steps,
-                         "Controller steps per epoch of an episodic search (each trains "
-                         "--samples_per_update children; 2 candidates are re-scored).")
+    for name, help_text in _SETTING_HELP.items():
+        flags.DEFINE_integer(name, getattr(RankingSettings, name), help_text)
     flags.DEFINE_string("cache_dir", None,
                         "Standalone results cache, shareable between runs that compare "
                         "search settings (default <output_dir>/standalone).")
