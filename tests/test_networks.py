@@ -33,6 +33,7 @@ def test_parameter_count_matches_hand_count():
     stem, layer0 = 108 + 8, 36 + 16 + 8
     reduction = 4 * 4 + 4 * 4 + 16
     layer1 = (8 * 8 + 16) + (25 * 8 + 8 * 8 + 16)  # 1x1 projection, then sep 5x5
+    layer1 += 16  # the batch norm after its skip sum
     head = 8 * 10 + 10
     assert count_params(model) == stem + layer0 + reduction + layer1 + head
 

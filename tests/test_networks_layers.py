@@ -116,14 +116,16 @@ def test_models_saved_before_the_layers_moved_still_load(space, tmp_path):
                                atol=1e-6, rtol=1e-6)
     former = {"macro": MacroOp, "micro": MicroOp}[space]
     assert any(type(layer) is former for layer in model.layers)
-    # today's builder makes the same network: the old weights give the old predictions
-    space_obj = MacroSpace(2) if space == "macro" else MicroSpace(nodes=2, cells_per_stage=1)
-    rebuilt = build_network(space_obj, saved[f"{space}_arch"].tolist(), filters=4,
-                            input_shape=(16, 16, 3))
-    assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights]
-    rebuilt.set_weights(model.get_weights())
-    np.testing.assert_allclose(rebuilt(saved["x"], training=False).numpy(), saved[space],
-                               atol=1e-6, rtol=1e-6)
+    if space == "micro":
+        # today's builder makes the same network: the old weights give the old predictions
+        # (today's macro networks batch-normalize each layer's skip sum, a different network)
+        rebuilt = build_network(MicroSpace(nodes=2, cells_per_stage=1),
+                                saved[f"{space}_arch"].tolist(), filters=4,
+                                input_shape=(16, 16, 3))
+        assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights]
+        rebuilt.set_weights(model.get_weights())
+        np.testing.assert_allclose(rebuilt(saved["x"], training=False).numpy(), saved[space],
+                                   atol=1e-6, rtol=1e-6)
     # a loaded model saves and loads again
     path = tmp_path / "again.keras"
     model.save(path)

@@ -138,9 +138,22 @@ class StandaloneTrainer:
         recipe = json.dumps({"space": self.space.config(), "arch": list(arch),
                              "epochs": self.epochs, "batch_size": self.batch_size,
                              "filters": self.filters, "cutout": self.cutout,
-                             "data": self.images.source, "seed": int(seed)}, sort_keys=True)
+                             "data": self.images.source, "seed": int(seed),
+                             "network": self._network_layout(arch)}, sort_keys=True)
         digest = hashlib.sha256(recipe.encode()).hexdigest()[:20]
         return os.path.join(self.cache_dir, f"{digest}.json")
+
+    def _network_layout(self, arch):
+        # The built network's layer types and weight shapes: a cached result of a network
+        # the builders no longer make is not reused. (Weight paths hold Keras' per-process
+        # name counters, so they are left out.)
+        from nases_tf.networks import build_network
+
+        model = build_network(self.space, arch, filters=self.filters,
+                              num_classes=self.images.num_classes,
+                              input_shape=self.images.image_shape)
+        return [[type(layer).__name__, [list(w.shape) for w in layer.weights]]
+                for layer in model.layers]
 
     def result(self, arch, seed):
         """Validation and test accuracy, parameters and seconds of ``arch`` trained with

@@ -26,9 +26,20 @@ def _conv_kwargs(weight_decay):
                 kernel_regularizer=reg)
 
 
-def _bn():
+def _bn(name=None):
     # Keras' default momentum 0.99 is too slow for short runs; 0.9 is ENAS's value.
-    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5)
+    return keras.layers.BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+
+
+def merge_norm(name):
+    """Batch norm applied to a macro layer's output after its skip inputs are added (ENAS's
+    search-mode aggregation): an unnormalized sum gives every path of the supernet its own
+    output scale, which one shared classifier cannot fit.
+
+    Args:
+        name: the layer's name.
+    """
+    return _bn(name)
 
 
 def _halved(size):

@@ -7,7 +7,7 @@ weights copy between the two by name.
 import keras
 
 from nases_tf.networks.layers import (OPS, WEIGHT_DECAY, CandidateOp, FactorizedReduction,
-                                      classifier_head, stem_block)
+                                      classifier_head, merge_norm, stem_block)
 
 
 def op_layer_name(layer, op):
@@ -29,6 +29,16 @@ def reduction_name(reduction, layer):
         layer: the index of the layer whose output is reduced.
     """
     return f"reduce{reduction}_of{layer}"
+
+
+def merge_name(layer):
+    """Name of the batch norm after macro layer ``layer``'s skip sum (every layer but the
+    first has one, whether or not it has skips).
+
+    Args:
+        layer: the macro layer's index (at least 1).
+    """
+    return f"layer{layer}_merge"
 
 
 def stage_filters(space, filters, layer):
@@ -109,6 +119,8 @@ def build_macro_model(space, arch, filters=40, num_classes=10, input_shape=(32, 
         sources = [outputs[j] for j, bit in enumerate(skips[i]) if bit]
         if sources:
             out = keras.layers.Add(name=f"layer{i}_skips")([out] + sources)
+        if i > 0:
+            out = merge_norm(merge_name(i))(out)
         outputs.append(out)
         if i in points:
             r = points.index(i)

@@ -5,6 +5,7 @@ standalone builder (``networks.macro``). A call runs only the path of its archit
 
 - each layer's op is chosen with ``tf.switch_case`` on the layer's op index;
 - each skip addition sits behind a ``tf.cond`` on its bit, so an absent skip costs little;
+  the sum is batch-normalized (``merge_norm``), as in the standalone model;
 - at a reduction, the output of an earlier layer is reduced (``tf.cond``) only when a later
   layer takes it as a skip (``output_needed`` of the standalone builder, computed from the
   arch tensor with a static gather table).
@@ -20,8 +21,8 @@ import functools
 
 import tensorflow as tf
 
-from nases_tf.networks.layers import OPS, classifier_head, serializable, stem_block
-from nases_tf.networks.macro import op_layer, reduction_layer
+from nases_tf.networks.layers import OPS, classifier_head, merge_norm, serializable, stem_block
+from nases_tf.networks.macro import merge_name, op_layer, reduction_layer
 from nases_tf.networks.supernet import Supernet, branch
 
 
@@ -85,6 +86,8 @@ class MacroSupernet(Supernet):
         self.reduction_layers = [reduction_layer(space, f, r, j, wd)
                                  for r, point in enumerate(self._points)
                                  for j in range(point + 1)]
+        # merge_layers[i - 1] normalizes layer i's skip sum.
+        self.merge_layers = [merge_norm(merge_name(i)) for i in range(1, space.layers)]
         self.head = classifier_head(self.num_classes, weight_decay=wd, name="head")
 
     # -- structure -----------------------------------------------------------------------
@@ -104,6 +107,8 @@ class MacroSupernet(Supernet):
         for i in range(self.space.layers):
             for k in range(len(OPS)):
                 self._op_layer(i, k).build(shape)
+            if i > 0:
+                self.merge_layers[i - 1].build(shape)
             if i in self._points:
                 r = self._points.index(i)
                 for j in range(i + 1):
@@ -129,6 +134,7 @@ class MacroSupernet(Supernet):
                 out, *passed = add_skips(out, bits, *[outputs[j] for j in live])
                 for j, source in zip(live, passed):
                     outputs[j] = source
+                out = self.merge_layers[i - 1](out, training=training)
             outputs.append(out)
             if i in self._points:
                 outputs = self._reduce(self._points.index(i), outputs, arch, training)
