@@ -141,3 +141,25 @@ def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trai
         for a_var, b_var in zip(model.weights, got.weights):
             np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-4)
     assert step.experimental_get_tracing_count() == 1
+
+
+def test_a_momentum_swapped_for_a_variable_is_read_by_the_traced_functions(supernet, batch):
+    # BN re-estimation (supernet_scoring) sets every BN layer's momentum to a variable
+    images, _ = batch
+    arch = supernet.arch_tensor(_archs()[0])
+    forward = tf.function(lambda x, a: supernet((x, a), training=True))
+    forward(images, arch)
+    layers = [layer for layer in supernet._flatten_layers(include_self=False, recursive=True)
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in layers]
+    momentum = tf.Variable(0.0, trainable=False)
+    try:
+        for layer in layers:
+            layer.momentum = momentum
+        tf.function(lambda x, a: supernet((x, a), training=True))(images, arch)
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.momentum = value
+    stem_conv, stem_bn = supernet.stem.layers
+    batch_mean = tf.reduce_mean(stem_conv(images), axis=[0, 1, 2])
+    np.testing.assert_allclose(stem_bn.moving_mean.numpy(), batch_mean.numpy(), atol=1e-5)

@@ -74,6 +74,7 @@ class MicroSupernet(Supernet):
         # (Keras tracks the flat lists).
         self._segments = _Untracked([_Segment("stem", [self.stem], (0,), self._stem)])
         self._functions, self._templates = _Untracked({}), _Untracked({})
+        self._batch_norms = _Untracked({})
         for c, (kind, width, reduce_prev) in enumerate(self._plan):
             first_op = len(self.op_layers)
             self.pre_layers.append(preprocess_layer(c, 0, width, reduce_prev, wd))
@@ -277,7 +278,7 @@ class MicroSupernet(Supernet):
         for ``segment``'s template and the shapes of ``inputs``, created on first use with
         an input signature of those shapes (traced once)."""
         template = self._template(segment)
-        key = (template, mode, tuple(tuple(x.shape) for x in inputs))
+        key = (template, mode, tuple(tuple(x.shape) for x in inputs), self._momenta(template))
         functions = self._functions.value
         if key not in functions:
             trainable, moving = self.segment_variables(template)
@@ -292,6 +293,19 @@ class MicroSupernet(Supernet):
                 specs += [self._output_spec(template, inputs), tf.TensorSpec((), tf.float32)]
             functions[key] = tf.function(body, input_signature=specs, autograph=False)
         return functions[key]
+
+    def _momenta(self, segment):
+        """The momentum of each BN layer of ``segment``, a number or a variable's id: a
+        function reads it as it is when traced (``supernet_scoring`` swaps in a variable to
+        re-estimate the statistics), so each setting gets its own function."""
+        layers = self._batch_norms.value
+        if segment not in layers:
+            layers[segment] = [
+                bn for layer in self._segments.value[segment].layers
+                for bn in layer._flatten_layers(include_self=True, recursive=True)
+                if isinstance(bn, keras.layers.BatchNormalization)]
+        return tuple(m if isinstance(m, (int, float)) else id(m)
+                     for m in (bn.momentum for bn in layers[segment]))
 
     def _output_spec(self, segment, inputs):
         """Shape and dtype of ``segment``'s output on ``inputs`` (tensors or specs), from
