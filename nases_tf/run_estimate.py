@@ -12,7 +12,7 @@ validation batches; final epochs run the training split.
 # CPU seconds per unit (one image through one cell node at width F), and the one-time
 # seconds of building and tracing the supernet per node input slot, fitted to the micro
 # supernet's training step on this project's 2-core CPU (bin/benchmark_micro_trace.py).
-SECONDS_PER_UNIT = 3.0e-9
+SECONDS_PER_UNIT = 3.4e-9
 TRACE_SECONDS_PER_SLOT = 0.7
 # Estimates above this many seconds are worth a warning.
 WARN_SECONDS = 3600.0

@@ -8,7 +8,7 @@ import tensorflow as tf
 from helpers import (assert_copy_round_trip, assert_eval_changes_no_weight,
                      assert_trains_each_architecture, random_batch)
 
-from nases_tf.networks import MicroSupernet, build_micro_model
+from nases_tf.networks import MicroSupernet, build_micro_model, make_train_step
 from nases_tf.networks.layers import CellOutput
 from nases_tf.spaces import MicroSpace
 
@@ -116,6 +116,50 @@ def test_cells_of_a_stage_share_one_traced_function_and_keep_their_own_weights(b
     supernet.copy_weights_to(check)
     for a_var, b_var in zip(model.weights, check.weights):
         np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-5)
-    cells = len(supernet._plan)
+    segments = supernet._segments.value
+    cell_templates = {key[0] for key in supernet._functions.value
+                      if segments[key[0]].tag[0] in ("normal", "reduction")}
     # one function per cell kind and width: three normal, two reduction
-    assert len(supernet._cell_functions.value) == 5 and cells == 8
+    assert len(cell_templates) == 5 and len(supernet._plan) == 8
+
+
+def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trained(batch):
+    # a plain SGD step from the same weights: the path's gradients (weight decay included)
+    # and BN statistics equal the standalone network's
+    images, labels = batch
+    keras.utils.set_random_seed(6)
+    supernet = MicroSupernet(_small_space(), filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    step = supernet.make_train_step(keras.optimizers.SGD(0.1), batch_size=BATCH)
+    for arch in _archs()[:2]:
+        model = _standalone(arch)
+        supernet.copy_weights_to(model)
+        make_train_step(model, keras.optimizers.SGD(0.1))(images, labels)
+        loss, acc = step(images, labels, supernet.arch_tensor(arch))
+        assert np.isfinite(loss.numpy()) and 0.0 <= acc.numpy() <= 1.0
+        got = _standalone(arch)
+        supernet.copy_weights_to(got)
+        for a_var, b_var in zip(model.weights, got.weights):
+            np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-4)
+    assert step.experimental_get_tracing_count() == 1
+
+
+def test_a_momentum_swapped_for_a_variable_is_read_by_the_traced_functions(supernet, batch):
+    # BN re-estimation (supernet_scoring) sets every BN layer's momentum to a variable
+    images, _ = batch
+    arch = supernet.arch_tensor(_archs()[0])
+    forward = tf.function(lambda x, a: supernet((x, a), training=True))
+    forward(images, arch)
+    layers = [layer for layer in supernet._flatten_layers(include_self=False, recursive=True)
+              if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in layers]
+    momentum = tf.Variable(0.0, trainable=False)
+    try:
+        for layer in layers:
+            layer.momentum = momentum
+        tf.function(lambda x, a: supernet((x, a), training=True))(images, arch)
+    finally:
+        for layer, value in zip(layers, saved):
+            layer.momentum = value
+    stem_conv, stem_bn = supernet.stem.layers
+    batch_mean = tf.reduce_mean(stem_conv(images), axis=[0, 1, 2])
+    np.testing.assert_allclose(stem_bn.moving_mean.numpy(), batch_mean.numpy(), atol=1e-5)

@@ -6,7 +6,7 @@ peak memory, each configuration measured in a fresh Python process.
     nice -n 10 python bin/benchmark_micro_trace.py --configs=5:5:40,2:5:16 --batch_size=64
 
 Per configuration ``N:B:F`` (cells per stage, nodes per cell, filters) the child process
-builds ``MicroSupernet``, traces ``make_train_step`` once (``get_concrete_function``) and
+builds ``MicroSupernet``, traces every function of ``make_train_step`` (``trace``) and
 runs one step on random images (which adds TensorFlow's graph optimization and the first
 execution) and ``TIMED_STEPS`` more (the steady-state step time), then reports the seconds
 of each part and its peak resident memory (``resource.getrusage(RUSAGE_SELF).ru_maxrss``),
@@ -88,7 +88,7 @@ def measure_here(cells_per_stage, nodes, filters, batch_size, image_size):
     optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
     step = supernet.make_train_step(optimizer, batch_size=batch_size)
     built = time.perf_counter()
-    step.get_concrete_function(*supernet.step_signature(batch_size))
+    step.trace()
     traced = time.perf_counter()
     traced_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     rng = np.random.default_rng(0)

@@ -19,8 +19,13 @@ runs only the path of its architecture:
 - the cell output is a ``CellOutput`` over all B nodes whose kernel rows are multiplied by
   the 0/1 "no other node reads it" mask computed from the arch tensor; a standalone model's
   ``CellOutput`` kernel is the slice of the unmasked rows (``copy_weights_to/from`` slice).
+- the network runs as a chain of segments (stem; per cell, its preprocessing and the cell;
+  head), each in a traced function that the segments of one kind and shape share; the
+  train and eval steps (``segmented_steps``) call them one by one and recompute each
+  segment's forward pass in its backward pass.
 """
 
+import collections
 import functools
 
 import keras
@@ -32,6 +37,7 @@ from nases_tf.networks.layers import (OPS, CellOutput, classifier_head, serializ
 from nases_tf.networks.micro import (cell_layer_name, cell_plan, op_layer, op_part,
                                      op_strides, preprocess_layer)
 from nases_tf.networks.micro_slot import slot_output
+from nases_tf.networks.segmented_steps import SegmentedEvalStep, SegmentedTrainStep
 from nases_tf.networks.supernet import Supernet, assign_weights
 from nases_tf.spaces.micro import CELL_KINDS
 
@@ -64,9 +70,11 @@ class MicroSupernet(Supernet):
         # Flat lists (Keras tracks them); ``_index`` maps (cell, part) to a position.
         self.pre_layers, self.op_layers, self.out_layers = [], [], []
         self._index = {}
-        # Per cell, its op and output layers (Keras tracks the flat lists above).
-        self._cell_layers = _Untracked([])
-        self._cell_functions = _Untracked({})
+        # The network as a chain of segments (see ``segment_sources``), held untracked
+        # (Keras tracks the flat lists).
+        self._segments = _Untracked([_Segment("stem", [self.stem], (0,), self._stem)])
+        self._functions, self._templates = _Untracked({}), _Untracked({})
+        self._batch_norms = _Untracked({})
         for c, (kind, width, reduce_prev) in enumerate(self._plan):
             first_op = len(self.op_layers)
             self.pre_layers.append(preprocess_layer(c, 0, width, reduce_prev, wd))
@@ -79,8 +87,16 @@ class MicroSupernet(Supernet):
                             self.op_layers.append(op_layer(c, i, slot, op, width, strides, wd))
             self.out_layers.append(CellOutput(width, range(2, nodes + 2), weight_decay=wd,
                                               name=cell_layer_name(c, "out")))
-            self._cell_layers.value.append(self.op_layers[first_op:] + self.out_layers[-1:])
+            # Its preprocessing reads the outputs of cells c - 2 and c - 1 (or the stem's).
+            reads = tuple(1 if k < 0 else 2 * k + 3 for k in (c - 2, c - 1))
+            self._segments.value += [
+                _Segment(("pre", self._plan[c]), self.pre_layers[-2:], reads,
+                         functools.partial(self._preprocess, c)),
+                _Segment((kind, width), self.op_layers[first_op:] + self.out_layers[-1:],
+                         (2 * c + 2,), functools.partial(self._cell, c))]
         self.head = classifier_head(self.num_classes, weight_decay=wd, name="head")
+        self._segments.value.append(_Segment("head", [self.head], (2 * len(self._plan) + 1,),
+                                             self._head))
         # Flat positions of the decisions, per cell kind: (nodes, 4).
         self._pos = {kind: [[space.position(kind, i, f)
                              for f in ("input_a", "op_a", "input_b", "op_b")]
@@ -127,51 +143,213 @@ class MicroSupernet(Supernet):
     def call(self, inputs, training=None):
         images, arch = inputs
         arch = tf.cast(tf.reshape(arch, [-1]), tf.int32)
-        prev2 = prev1 = self.stem(images, training=training)
-        for c in range(len(self._plan)):
-            inputs = (self.pre_layers[2 * c](prev2, training=training),
-                      self.pre_layers[2 * c + 1](prev1, training=training))
-            prev2, prev1 = prev1, self._run_cell(c, inputs, arch, training)
-        return self.head(prev1)
-
-    def _run_cell(self, cell, inputs, arch, training):
-        """Cell ``cell``'s output on its preprocessed ``inputs``, computed by the traced
-        function it shares with every cell of its kind and width: the function runs the
-        first such cell's layers under a ``keras.StatelessScope`` holding this cell's
-        weights, and hands back the BN moving statistics, assigned here."""
-        variables = self._cell_variables(cell)
-        template = next(c for c in range(cell + 1) if
-                        self._plan[c][:2] == self._plan[cell][:2] and
-                        _shapes(self._cell_variables(c)) == _shapes(variables))
-        functions = self._cell_functions.value
-        if template not in functions:
-            functions[template] = tf.function(
-                functools.partial(self._stateless_cell, template), autograph=False)
-        trainable, moving = ([tf.convert_to_tensor(v) for v in group] for group in variables)
-        out, moved = functions[template](inputs, arch, trainable, moving, training)
+        values, moved = self.run_segments(images, arch, bool(training))
         if training:
-            for variable, value in zip(variables[1], moved):
+            for variable, value in zip(self.moving_variables(), moved):
                 variable.assign(value)
-        return out
+        return values[-1]
 
-    def _cell_variables(self, cell):
-        """(trainable, non-trainable) variables of cell ``cell``'s layers, in order."""
-        layers = self._cell_layers.value[cell]
+    # -- the network as a chain of segments ----------------------------------------------
+    #
+    # Segment 0 is the stem, then each cell is two segments: its two preprocessing layers
+    # (their outputs stacked) and the cell itself; the last is the classifier head. Each
+    # runs in a traced function shared by the segments of the same kind and variable
+    # shapes (e.g. the normal cells of a stage): it runs the first such segment's layers
+    # under a ``keras.StatelessScope`` holding the weights of the segment being computed,
+    # and hands back the BN moving statistics instead of assigning them. The segmented
+    # train step calls them one after the other and recomputes each segment's forward in
+    # its backward, so graph optimization sees a few cell-sized graphs and only one
+    # segment's activations are held at a time.
+
+    @property
+    def segment_count(self):
+        """Number of segments: stem, two per cell, head."""
+        return len(self._segments.value)
+
+    def segment_sources(self, segment):
+        """Indices, in the list ``run_segments`` returns, of the values segment ``segment``
+        reads (its output is value ``segment + 1``; value 0 is the images).
+
+        Args:
+            segment: the segment's index.
+        """
+        return self._segments.value[segment].sources
+
+    def segment_variables(self, segment):
+        """(trainable, non-trainable) variables of segment ``segment``'s layers, in order.
+
+        Args:
+            segment: the segment's index.
+        """
+        layers = self._segments.value[segment].layers
         return ([v for layer in layers for v in layer.trainable_variables],
                 [v for layer in layers for v in layer.non_trainable_variables])
 
-    def _stateless_cell(self, cell, inputs, arch, trainable, moving, training):
-        trainable_vars, moving_vars = self._cell_variables(cell)
+    def moving_variables(self):
+        """The BN moving statistics of every segment, in the order ``run_segments`` returns
+        their new values."""
+        return [v for s in range(self.segment_count) for v in self.segment_variables(s)[1]]
+
+    def run_segments(self, images, arch, training):
+        """The network's forward pass, segment by segment.
+
+        Returns ``(values, moved)``: ``values`` the images then every segment's output (the
+        logits last), ``moved`` the new values of ``moving_variables()`` (not assigned).
+
+        Args:
+            images: float tensor ``(batch,) + input_shape``.
+            arch: int32 tensor ``(m,)``.
+            training: normalize with batch statistics and move the moving statistics.
+        """
+        values, moved = [images], []
+        for s in range(self.segment_count):
+            out, segment_moved = self.segment_forward(
+                s, [values[i] for i in self.segment_sources(s)], arch, training)
+            values.append(out)
+            moved.extend(segment_moved)
+        return values, moved
+
+    def segment_forward(self, segment, inputs, arch, training):
+        """``(output, moved)`` of segment ``segment`` on ``inputs`` (the values it reads):
+        its output and the new values of its BN moving statistics.
+
+        Args:
+            segment: the segment's index.
+            inputs: list of its input tensors.
+            arch: int32 tensor ``(m,)``.
+            training: normalize with batch statistics and move the moving statistics.
+        """
+        trainable, moving = self._variable_values(segment)
+        function = self._function(segment, ("forward", training), inputs)
+        return function(inputs, arch, trainable, moving)
+
+    def segment_backward(self, segment, inputs, arch, output_gradient, loss_scale):
+        """Gradients of segment ``segment`` run in training mode on ``inputs``, given
+        ``output_gradient`` of its output, and its weight decay: ``(gradients of the
+        inputs, gradients of the trainable variables, weight decay)``. The variables'
+        gradients include ``loss_scale`` times those of the weight decay (the regularizers
+        of its variables). The forward pass is recomputed (and moves no statistic).
+
+        Args:
+            segment: the segment's index.
+            inputs: list of its input tensors.
+            arch: int32 tensor ``(m,)``.
+            output_gradient: gradient of the (scaled) loss with respect to its output.
+            loss_scale: float32 scalar tensor, the optimizer's loss scale (1 without one).
+        """
+        trainable, moving = self._variable_values(segment)
+        function = self._function(segment, ("backward",), inputs)
+        return function(inputs, arch, trainable, moving, output_gradient, loss_scale)
+
+    def trace_segments(self, images_spec):
+        """Traces the training-mode forward and the backward function of every segment
+        for images of ``images_spec`` (a ``tf.TensorSpec``) without running them.
+
+        Args:
+            images_spec: shape and dtype of the images.
+        """
+        specs = [images_spec]
+        for s in range(self.segment_count):
+            inputs = [specs[i] for i in self.segment_sources(s)]
+            specs.append(self._output_spec(s, inputs))
+            self._function(s, ("backward",), inputs).get_concrete_function()
+
+    def segment_functions(self):
+        """The traced functions created so far (for their tracing counts)."""
+        return list(self._functions.value.values())
+
+    def _variable_values(self, segment):
+        return [[tf.convert_to_tensor(v) for v in group]
+                for group in self.segment_variables(segment)]
+
+    def _template(self, segment):
+        """The first segment of ``segment``'s kind with the same variable shapes."""
+        templates = self._templates.value
+        if segment not in templates:
+            tag = self._segments.value[segment].tag
+            shapes = _shapes(self.segment_variables(segment))
+            templates[segment] = next(
+                t for t in range(segment + 1) if self._segments.value[t].tag == tag and
+                _shapes(self.segment_variables(t)) == shapes)
+        return templates[segment]
+
+    def _function(self, segment, mode, inputs):
+        """The traced function of ``mode`` (``("forward", training)`` or ``("backward",)``)
+        for ``segment``'s template and the shapes of ``inputs``, created on first use with
+        an input signature of those shapes (traced once)."""
+        template = self._template(segment)
+        key = (template, mode, tuple(tuple(x.shape) for x in inputs), self._momenta(template))
+        functions = self._functions.value
+        if key not in functions:
+            trainable, moving = self.segment_variables(template)
+            specs = [[tf.TensorSpec(x.shape, x.dtype) for x in inputs],
+                     tf.TensorSpec((self.space.num_decisions,), tf.int32),
+                     [tf.TensorSpec(v.shape, v.dtype) for v in trainable],
+                     [tf.TensorSpec(v.shape, v.dtype) for v in moving]]
+            if mode[0] == "forward":
+                body = functools.partial(self._stateless_forward, template, mode[1])
+            else:
+                body = functools.partial(self._stateless_backward, template)
+                specs += [self._output_spec(template, inputs), tf.TensorSpec((), tf.float32)]
+            functions[key] = tf.function(body, input_signature=specs, autograph=False)
+        return functions[key]
+
+    def _momenta(self, segment):
+        """The momentum of each BN layer of ``segment``, a number or a variable's id: a
+        function reads it as it is when traced (``supernet_scoring`` swaps in a variable to
+        re-estimate the statistics), so each setting gets its own function."""
+        layers = self._batch_norms.value
+        if segment not in layers:
+            layers[segment] = [
+                bn for layer in self._segments.value[segment].layers
+                for bn in layer._flatten_layers(include_self=True, recursive=True)
+                if isinstance(bn, keras.layers.BatchNormalization)]
+        return tuple(m if isinstance(m, (int, float)) else id(m)
+                     for m in (bn.momentum for bn in layers[segment]))
+
+    def _output_spec(self, segment, inputs):
+        """Shape and dtype of ``segment``'s output on ``inputs`` (tensors or specs), from
+        its traced forward function."""
+        forward = self._function(segment, ("forward", True), inputs)
+        out = forward.get_concrete_function().structured_outputs[0]
+        return tf.TensorSpec(out.shape, out.dtype)
+
+    def _stateless_forward(self, segment, training, inputs, arch, trainable, moving):
+        trainable_vars, moving_vars = self.segment_variables(segment)
         mapping = list(zip(trainable_vars + moving_vars, trainable + moving))
         with keras.StatelessScope(state_mapping=mapping) as scope:
-            out = self._cell(cell, inputs, arch, training)
+            out = self._segments.value[segment].run(inputs, arch, training)
         return out, [scope.get_current_value(v) for v in moving_vars]
 
+    def _stateless_backward(self, segment, inputs, arch, trainable, moving, output_gradient,
+                            loss_scale):
+        forward = self._function(segment, ("forward", True), inputs)
+        with tf.GradientTape() as tape:
+            tape.watch([inputs, trainable])
+            out, _ = forward(inputs, arch, trainable, moving)
+            penalty = _weight_decay(self.segment_variables(segment)[0], trainable)
+        gradients = tape.gradient([out, penalty], [inputs, trainable],
+                                  output_gradients=[output_gradient, loss_scale],
+                                  unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return gradients[0], gradients[1], penalty
+
+    def _stem(self, inputs, arch, training):
+        return self.stem(inputs[0], training=training)
+
+    def _head(self, inputs, arch, training):
+        return self.head(inputs[0])
+
+    def _preprocess(self, c, inputs, arch, training):
+        """Cell ``c``'s two inputs brought to its width, stacked."""
+        return tf.stack([self.pre_layers[2 * c + k](x, training=training)
+                         for k, x in enumerate(inputs)])
+
     def _cell(self, c, inputs, arch, training):
-        """The output of cell ``c`` (its layers as they are) on its preprocessed inputs."""
+        """The output of cell ``c`` (its layers as they are) on its stacked preprocessed
+        inputs (``inputs``, a list of one tensor)."""
         kind, nodes = self._plan[c][0], self.space.nodes
         pos = self._pos[kind]
-        states = list(inputs)
+        states = tf.unstack(inputs[0])
         for i in range(nodes):
             terms = []
             for s, slot in enumerate("ab"):
@@ -204,6 +382,30 @@ class MicroSupernet(Supernet):
             out += slot_output(layers, op - n * len(OPS), x, strides, training)
         return out
 
+    # -- the steps of the search loop ----------------------------------------------------
+
+    def make_train_step(self, optimizer, batch_size=None):
+        """The base class's training step, run segment by segment
+        (``segmented_steps.SegmentedTrainStep``): same loss, gradients and updates, a
+        Python callable ``(images, labels, arch) -> (loss, accuracy)`` whose traced
+        functions are traced once for every architecture.
+
+        Args:
+            optimizer: a Keras optimizer (a ``LossScaleOptimizer`` works too).
+            batch_size: fix the batch size in the signature (None: any).
+        """
+        return SegmentedTrainStep(self, optimizer, self.step_signature(batch_size))
+
+    def make_eval_step(self, batch_size=None):
+        """The base class's evaluation step (accuracy with batch statistics, the moving
+        statistics of the path move), run segment by segment
+        (``segmented_steps.SegmentedEvalStep``).
+
+        Args:
+            batch_size: fix the batch size in the signature (None: any).
+        """
+        return SegmentedEvalStep(self, self.step_signature(batch_size), training=True)
+
     # -- weights -------------------------------------------------------------------------
 
     def _copy_layer(self, source, target, to_supernet):
@@ -226,12 +428,24 @@ class MicroSupernet(Supernet):
         assign_weights(source, target, values)
 
 
+class _Segment(collections.namedtuple("_Segment", "tag layers sources run")):
+    """A part of the network run by one traced function: ``tag`` (with the variable
+    shapes) says which segments can share it, ``run(inputs, arch, training)`` computes its
+    output from its ``layers``' current weights."""
+
+
 class _Untracked:
     """Holds ``value`` out of sight of Keras' and TensorFlow's attribute tracking (layers
     already tracked elsewhere, traced functions)."""
 
     def __init__(self, value):
         self.value = value
+
+
+def _weight_decay(variables, values):
+    """The sum of the regularizers of ``variables`` (Keras variables) on ``values``."""
+    terms = [v.regularizer(x) for v, x in zip(variables, values) if v.regularizer is not None]
+    return tf.add_n(terms) if terms else tf.constant(0.0)
 
 
 def _shapes(variable_groups):

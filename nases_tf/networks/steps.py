@@ -20,6 +20,16 @@ def accuracy(labels, logits):
     return tf.reduce_mean(tf.cast(hits, tf.float32))
 
 
+def cross_entropy(labels, logits):
+    """Mean sparse categorical cross-entropy of ``logits`` (float32 scalar tensor).
+
+    Args:
+        labels: int64 labels ``(batch,)``.
+        logits: logits ``(batch, classes)``.
+    """
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+
+
 def classification_loss(model, labels, logits):
     """Mean sparse categorical cross-entropy of ``logits`` plus ``sum(model.losses)``.
 
@@ -28,7 +38,7 @@ def classification_loss(model, labels, logits):
         labels: int64 labels ``(batch,)``.
         logits: logits ``(batch, classes)``.
     """
-    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+    loss = cross_entropy(labels, logits)
     if model.losses:
         loss += tf.add_n(model.losses)
     return loss
