@@ -10,6 +10,8 @@ from helpers import (assert_copy_round_trip, assert_eval_changes_no_weight,
 
 from nases_tf.networks import MicroSupernet, build_micro_model, make_train_step
 from nases_tf.networks.layers import CellOutput
+from nases_tf.networks.segmented_steps import fused_sgd_applies
+from nases_tf.schedule import child_optimizer
 from nases_tf.spaces import MicroSpace
 
 SUPER_NODES, FILTERS, BATCH, SIZE = 2, 4, 4, 16
@@ -141,6 +143,50 @@ def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trai
         for a_var, b_var in zip(model.weights, got.weights):
             np.testing.assert_allclose(a_var.numpy(), b_var.numpy(), atol=1e-5, rtol=1e-4)
     assert step.experimental_get_tracing_count() == 1
+
+
+def test_fused_sgd_update_matches_the_optimizers_apply(batch):
+    # the search's optimizer (Nesterov SGD on the SGDR schedule, a cycle of a few steps so
+    # the learning rate changes every step): the same weights, momentum slots and
+    # iterations as Keras' own update
+    images, labels = batch
+    space = MicroSpace(nodes=1, cells_per_stage=1)
+    keras.utils.set_random_seed(7)
+    supernet = MicroSupernet(space, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    start = [v.numpy() for v in supernet.trainable_variables + supernet.moving_variables()]
+    archs = [supernet.arch_tensor(space.sample(np.random.default_rng(s))) for s in range(4)]
+    results = []
+    for fuse in (True, False):
+        for variable, value in zip(supernet.trainable_variables
+                                   + supernet.moving_variables(), start):
+            variable.assign(value)
+        optimizer = child_optimizer(steps_per_epoch=1, first_cycle_epochs=3)
+        step = supernet.make_train_step(optimizer, batch_size=BATCH)
+        assert step.fuse_sgd
+        step.fuse_sgd = fuse
+        losses = [float(step(images, labels, a)[0]) for a in archs]
+        results.append((losses, [v.numpy() for v in supernet.trainable_variables],
+                        [m.numpy() for m in optimizer.momentums], int(optimizer.iterations)))
+    (fused_losses, fused, fused_slots, fused_it), (losses, weights, slots, it) = results
+    assert fused_it == it == len(archs)
+    np.testing.assert_allclose(fused_losses, losses, rtol=1e-6)
+    for a, b in zip(fused + fused_slots, weights + slots):
+        np.testing.assert_allclose(a, b, atol=1e-6, rtol=1e-6)
+    assert any(np.abs(s).max() > 0 for s in fused_slots)
+
+
+def test_fused_sgd_only_for_a_plain_momentum_sgd():
+    variables = [keras.Variable(np.zeros(2, np.float32))]
+    assert fused_sgd_applies(keras.optimizers.SGD(0.1, momentum=0.9), variables)
+    for other in (keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1, 0.9, clipnorm=1.0),
+                  keras.optimizers.SGD(0.1, 0.9, weight_decay=1e-4),
+                  keras.optimizers.SGD(0.1, 0.9, use_ema=True),
+                  keras.optimizers.SGD(0.1, 0.9, gradient_accumulation_steps=2),
+                  keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1, 0.9)),
+                  keras.optimizers.Adam()):
+        assert not fused_sgd_applies(other, variables)
+    variables[0].constraint = keras.constraints.NonNeg()
+    assert not fused_sgd_applies(keras.optimizers.SGD(0.1, momentum=0.9), variables)
 
 
 def test_a_momentum_swapped_for_a_variable_is_read_by_the_traced_functions(supernet, batch):

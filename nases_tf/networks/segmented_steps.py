@@ -12,9 +12,51 @@ whole network and its gradient, and holds the activations of one segment at a ti
 gradients and BN statistics are those of the one-graph step (``steps.make_train_step``).
 """
 
+import keras
 import tensorflow as tf
 
 from nases_tf.networks import steps
+
+
+def fused_sgd_applies(optimizer, variables):
+    """Whether ``apply_fused_sgd`` updates ``variables`` exactly as ``optimizer.apply``
+    does: ``optimizer`` is a plain ``keras.optimizers.SGD`` with momentum (not a subclass,
+    not wrapped in a ``LossScaleOptimizer``) with none of the base optimizer's options that
+    change the update (clipping, weight decay, EMA, gradient accumulation, loss scale
+    factor), outside a ``tf.distribute`` strategy, and no variable has a constraint or
+    ``overwrite_with_gradient`` set."""
+    return (type(optimizer) is keras.optimizers.SGD and optimizer.momentum != 0
+            and not any((optimizer.clipnorm, optimizer.clipvalue, optimizer.global_clipnorm,
+                         optimizer.weight_decay, optimizer.use_ema,
+                         optimizer.gradient_accumulation_steps,
+                         optimizer.loss_scale_factor))
+            and not tf.distribute.has_strategy()
+            and not any(getattr(v, "constraint", None) is not None
+                        or getattr(v, "overwrite_with_gradient", False) for v in variables))
+
+
+def apply_fused_sgd(optimizer, gradients, variables):
+    """``optimizer.apply(gradients, variables)`` for an SGD ``optimizer`` that
+    ``fused_sgd_applies`` accepts, with one ``ResourceApplyKerasMomentum`` op per variable
+    instead of Keras' traced per-variable update.
+
+    The learning rate is evaluated once at ``optimizer.iterations`` as in ``apply``, the
+    momentum slots are the optimizer's own variables (so checkpoints keep them) and
+    ``optimizer.iterations`` advances by one. The gradients must all be dense tensors.
+    """
+    learning_rate = optimizer.learning_rate
+    by_dtype = {}
+    for gradient, variable in zip(gradients, variables):
+        dtype = tf.as_dtype(variable.dtype)
+        if dtype not in by_dtype:
+            by_dtype[dtype] = (tf.cast(learning_rate, dtype),
+                               tf.constant(optimizer.momentum, dtype))
+        lr, momentum = by_dtype[dtype]
+        slot = optimizer.momentums[optimizer._get_variable_index(variable)]
+        tf.raw_ops.ResourceApplyKerasMomentum(
+            var=variable.handle, accum=slot.handle, lr=lr, grad=tf.cast(gradient, dtype),
+            momentum=momentum, use_nesterov=optimizer.nesterov)
+    optimizer.iterations.assign_add(1)
 
 
 class _SegmentedStep:
@@ -96,7 +138,9 @@ class SegmentedTrainStep(_SegmentedStep):
     cross-entropy plus the weight decay (the regularizers of the variables, which must be
     all of the model's losses, as ``steps.classification_loss`` adds); the gradients of all
     trainable variables are applied with ``optimizer`` and the BN moving statistics of the
-    path move, as in ``steps.make_train_step``.
+    path move, as in ``steps.make_train_step``. When ``fused_sgd_applies`` accepts the
+    optimizer the update is ``apply_fused_sgd`` (``fuse_sgd``; set it before the first call
+    or ``trace`` to force ``optimizer.apply``).
 
     Args:
         model: the segmented network (see the module docstring).
@@ -117,6 +161,7 @@ class SegmentedTrainStep(_SegmentedStep):
             raise ValueError("the model has losses other than its variables' regularizers")
         if not optimizer.built:
             optimizer.build(model.trainable_variables)
+        self.fuse_sgd = fused_sgd_applies(optimizer, self._trainable)
         self._loss = self._traced(self._loss_and_gradient, self._logits_spec(),
                                   input_signature[1])
         self._apply = self._traced(self._apply_gradients, self._specs(self._trainable),
@@ -156,6 +201,9 @@ class SegmentedTrainStep(_SegmentedStep):
     def _apply_gradients(self, gradients, moved):
         """Applies ``gradients`` to the trainable variables and assigns the moving
         statistics their ``moved`` values."""
-        self.optimizer.apply(gradients, self._trainable)
+        if self.fuse_sgd:
+            apply_fused_sgd(self.optimizer, gradients, self._trainable)
+        else:
+            self.optimizer.apply(gradients, self._trainable)
         for variable, value in zip(self._moving, moved):
             variable.assign(value)
