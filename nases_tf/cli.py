@@ -90,6 +90,11 @@ flags.DEFINE_integer("rerank_top", None,
                      "Best final candidates trained standalone to pick the result (0: off).")
 flags.DEFINE_integer("rerank_epochs", None,
                      "Training epochs of each --rerank_top candidate.")
+flags.DEFINE_integer("finetune_steps", None,
+                     "SGD steps each final candidate's path takes alone, from the shared "
+                     "weights, before it is scored (0: none).")
+flags.DEFINE_float("finetune_lr", None,
+                   "Constant learning rate of the --finetune_steps steps.")
 flags.DEFINE_integer("compare_random", 0,
                      "After final training, train this seeded random architecture of the "
                      "same space the same way and print both accuracies (0: off).")
@@ -153,11 +158,13 @@ def validate_flags():
     if FLAGS.uniform_warmup is not None and not 0 <= FLAGS.uniform_warmup <= 1:
         raise ConfigError(f"--uniform_warmup={FLAGS.uniform_warmup} must be in [0, 1]")
     for name in ("reward_batches", "bn_batches", "rescore_random",
-                 "rerank_top", "compare_random"):
+                 "rerank_top", "compare_random", "finetune_steps"):
         if (getattr(FLAGS, name) or 0) < 0:
             raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0")
     if FLAGS.rerank_epochs is not None:
         _positive("rerank_epochs")
+    if FLAGS.finetune_lr is not None and not FLAGS.finetune_lr > 0:
+        raise ConfigError(f"--finetune_lr={FLAGS.finetune_lr} must be positive")
     for name in ("max_skips", "max_parameter_free"):
         if (getattr(FLAGS, name) or 0) < -1:
             raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be >= 0 (or -1: off)")

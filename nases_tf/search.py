@@ -69,6 +69,9 @@ class SearchConfig:
         rerank_top: best supernet-rewarded candidates trained standalone at the end,
             the best of them by validation accuracy being the result (0: off).
         rerank_epochs: training epochs of each ``rerank_top`` candidate.
+        finetune_steps: weight sharing: SGD steps each finally re-scored candidate's path
+            takes alone, from the shared weights, before it is scored (0: none).
+        finetune_lr: the constant learning rate of those steps.
     """
 
     epochs: int = 70
@@ -93,6 +96,8 @@ class SearchConfig:
     rescore_random: int = 0
     rerank_top: int = 0
     rerank_epochs: int = 2
+    finetune_steps: int = 0
+    finetune_lr: float = 0.05
 
 
 def arch_key(arch):

@@ -9,13 +9,18 @@ Two ways to normalize a path's activations when it is scored:
   small validation batch are noisy; re-estimating removes both effects.
 
 A reward averages ``reward_batches`` validation batches (0: the whole split, cut into full
-batches because the steps have a static batch size).
+batches because the steps have a static batch size). A final score (``full_reward``) may
+first fine-tune the path from the shared weights (``path_finetuning``); the controller's
+minibatch rewards never do.
 """
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+
+# The permutation key of the fine-tuning batches (data.train_batches keys by seed and epoch).
+FINETUNE_EPOCH = 1_000_000
 
 
 def _batch_norm_layers(model):
@@ -40,10 +45,12 @@ class SupernetScorer:
         reward_batches: validation batches per reward (0: all of them).
         bn_batches: training batches that re-estimate batch-norm statistics before each
             score (0: score with the validation batch's own statistics).
+        finetuner: a ``PathFinetuner`` that trains each path before its full reward (None:
+            score the shared weights as they are).
     """
 
     def __init__(self, supernet, val_batches, calibration_batches, batch_size,
-                 reward_batches=1, bn_batches=0):
+                 reward_batches=1, bn_batches=0, finetuner=None):
         if not val_batches:
             raise ValueError("the supernet scorer needs at least one validation batch")
         if bn_batches > len(calibration_batches):
@@ -54,6 +61,7 @@ class SupernetScorer:
         self.calibration_batches = list(calibration_batches)[:bn_batches]
         self.reward_batches = int(reward_batches) or len(self.val_batches)
         self.bn_batches = int(bn_batches)
+        self.finetuner = finetuner
         self.batch_norms = _batch_norm_layers(supernet)
         self._batch_stats_step = supernet.make_eval_step(batch_size=batch_size)
         signature = [tf.TensorSpec((batch_size,) + tuple(supernet.image_shape), tf.float32),
@@ -107,18 +115,27 @@ class SupernetScorer:
         return self._batches_accuracy(arch, batches)
 
     def full_reward(self, arch):
-        """Accuracy of ``arch`` on every validation batch."""
-        return self._batches_accuracy(arch, self.val_batches)
+        """Accuracy of ``arch`` on every validation batch (after its path's fine-tuning
+        when the scorer has a finetuner; the shared weights are left as they were)."""
+        if self.finetuner is None:
+            return self._batches_accuracy(arch, self.val_batches)
+        self.finetuner.finetune(arch)
+        try:
+            return self._batches_accuracy(arch, self.val_batches)
+        finally:
+            self.finetuner.restore()
 
 
 def make_supernet_scorer(supernet, config, train_x, train_y, val_x, val_y, mean, std):
     """The ``SupernetScorer`` a ``SearchConfig`` asks for: its validation split cut into
-    full batches, and its first ``config.bn_batches`` training batches (unaugmented) for
-    batch-norm re-estimation.
+    full batches, its first ``config.bn_batches`` training batches (unaugmented) for
+    batch-norm re-estimation, and a ``PathFinetuner`` of ``config.finetune_steps``
+    augmented training batches when that is positive.
 
     Args:
         supernet: the search's supernet.
-        config: a ``SearchConfig`` (``batch_size``, ``reward_batches``, ``bn_batches``).
+        config: a ``SearchConfig`` (``batch_size``, ``reward_batches``, ``bn_batches``,
+            ``finetune_steps``, ``finetune_lr``, ``cutout``, ``seed``).
         train_x, train_y, val_x, val_y: the search split (uint8 images, labels).
         mean, std: the training split's channel statistics.
     """
@@ -133,5 +150,16 @@ def make_supernet_scorer(supernet, config, train_x, train_y, val_x, val_y, mean,
     calibration = (full_batches(train_x[:config.bn_batches * size],
                                 train_y[:config.bn_batches * size])
                    if config.bn_batches else [])
+    finetuner = None
+    if config.finetune_steps:
+        from nases_tf.path_finetuning import PathFinetuner
+
+        # An epoch number no search reaches: the batches are not the supernet's first ones.
+        finetuner = PathFinetuner(
+            supernet, lambda: data.train_batches(train_x, train_y, size, config.seed, mean, std,
+                                                 first_epoch=FINETUNE_EPOCH,
+                                                 cutout=config.cutout),
+            config.finetune_steps, config.finetune_lr, size)
     return SupernetScorer(supernet, full_batches(val_x, val_y), calibration, size,
-                          reward_batches=config.reward_batches, bn_batches=config.bn_batches)
+                          reward_batches=config.reward_batches, bn_batches=config.bn_batches,
+                          finetuner=finetuner)

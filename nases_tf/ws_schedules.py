@@ -23,6 +23,8 @@ PAPER = {
     "rescore_random": 0,
     "rerank_top": 0,
     "rerank_epochs": 2,
+    "finetune_steps": 0,
+    "finetune_lr": 0.05,
 }
 
 TUNED = {
@@ -36,6 +38,9 @@ TUNED = {
     "rescore_random": 16,
     "rerank_top": 4,
     "rerank_epochs": 3,
+    # A few steps on each final candidate's own path before it is scored: the shared
+    # weights as they are rank architectures little better than chance.
+    "finetune_steps": 60,
 }
 
 SCHEDULES = {"tuned": TUNED, "paper": PAPER}

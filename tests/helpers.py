@@ -12,6 +12,24 @@ def random_batch(batch_size, size, seed=0):
     return images, labels
 
 
+def tiny_macro_supernet(batches, batch_size):
+    """A seeded 2-layer macro space, its F=4 supernet, and ``batches`` fixed random batches
+    of ``batch_size`` (as tensors) for scoring and fine-tuning tests."""
+    import keras
+
+    from nases_tf.networks import MacroSupernet
+    from nases_tf.spaces import MacroSpace
+
+    keras.utils.set_random_seed(0)
+    space = MacroSpace(2)
+    supernet = MacroSupernet(space, filters=4)
+    rng = np.random.default_rng(0)
+    return space, supernet, [
+        (tf.constant(rng.normal(size=(batch_size, 32, 32, 3)).astype("float32")),
+         tf.constant(rng.integers(0, 10, batch_size).astype("int64")))
+        for _ in range(batches)]
+
+
 def assert_max_pool_matches_tensorflow(layer, x, strides):
     """``layer`` (a max-pool op) equals ``tf.nn.max_pool2d``, forward and backward."""
     xt = tf.constant(x)

@@ -1,27 +1,19 @@
 """Scoring on shared weights: batch-norm re-estimation and reward batches."""
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from nases_tf.networks import MacroSupernet
-from nases_tf.spaces import MacroSpace
 from nases_tf.supernet_scoring import SupernetScorer, _batch_norm_layers
+from helpers import tiny_macro_supernet
 
 BATCH = 8
 
 
 @pytest.fixture(scope="module")
 def setting():
-    keras.utils.set_random_seed(0)
-    space = MacroSpace(2)
-    supernet = MacroSupernet(space, filters=4)
-    rng = np.random.default_rng(0)
-    batches = [(tf.constant(rng.normal(size=(BATCH, 32, 32, 3)).astype("float32")),
-                tf.constant(rng.integers(0, 10, BATCH).astype("int64"))) for _ in range(3)]
-    arch = space.join([1, 2], [[], [1]])
-    return space, supernet, batches, arch
+    space, supernet, batches = tiny_macro_supernet(3, BATCH)
+    return space, supernet, batches, space.join([1, 2], [[], [1]])
 
 
 def _moving_means(supernet):
