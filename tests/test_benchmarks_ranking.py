@@ -36,7 +36,7 @@ def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp
     base = SearchConfig(epochs=1, batch_size=64, filters=4, controller_steps=1,
                         embedding=EmbeddingConfig(coder="mlp", embedding_dim=2,
                                                   pretrain_steps=20, samples_per_update=2),
-                        rescore_samples=2, rescore_top=1, verbose=0)
+                        rescore_samples=2, rescore_top=1, finetune_steps=2, verbose=0)
 
     def config_for(kind, seed):
         return dataclasses.replace(base, reward=kind, seed=seed)
@@ -63,7 +63,10 @@ def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp
                  "standalone_picks_weight_sharing", "search_episodic", "total"):
         assert saved["seconds"][part] >= 0
     assert "test" in saved["test_note"]
+    assert set(saved["summary"]["weight_sharing"]["scoring_variant_tau_means"]) == set(
+        ranking.SCORING_VARIANTS)
     assert "|" in ranking.format_report(saved)
+    assert "scoring ablations" in ranking.format_report(saved)
     # a second run with the same cache trains no random architecture again
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "standalone").iterdir()}
     again = ranking.run_benchmark(space, images, dataclasses.replace(settings, search_seeds=1,

@@ -211,8 +211,10 @@ def _run_search(kind, seed, space, images, work_dir, config_for):
     return search, result, time.time() - start
 
 
-SCORING_VARIANTS = {"batch_statistics": {"bn_batches": 0},
-                    "bn_reestimated": {"bn_batches": 4}}
+# Ablations of the final scoring, on the same trained supernet: the shared weights as they
+# are (no path fine-tuning), normalized by batch statistics or by re-estimated statistics.
+SCORING_VARIANTS = {"batch_statistics": {"bn_batches": 0, "finetune_steps": 0},
+                    "bn_reestimated": {"bn_batches": 4, "finetune_steps": 0}}
 
 
 def _scoring_variants(search, archs):
@@ -317,6 +319,11 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
             "kendall_tau_mean": float(np.nanmean(taus)), "kendall_taus": taus,
             "validation": _compare(picks, randoms, "val_mean"),
             "test": _compare(picks, randoms, "test_mean")}
+        variants = [r["scoring_variants"] for r in runs if "scoring_variants" in r]
+        if variants:
+            summary[kind]["scoring_variant_tau_means"] = {
+                name: float(np.nanmean([v[name]["kendall_tau"] for v in variants]))
+                for name in variants[0]}
         seconds.update({f"{part}_{kind}": value for part, value in times.items()})
     seconds["total"] = time.time() - total_start
     return {"dataset": images.source, "space": space.config(),
@@ -358,6 +365,11 @@ def format_report(report):
             f"{v['pick_mean']:.3f} +- {v['pick_se']:.3f} | {v['pick_percentile']:.0f} | "
             f"{v['margin_in_se']:.1f} | {t['pick_mean']:.3f} +- {t['pick_se']:.3f} | "
             f"{t['pick_percentile']:.0f} | {t['margin_in_se']:.1f} |")
+    for kind, s in report["summary"].items():
+        if "scoring_variant_tau_means" in s:
+            lines.append(f"{kind} scoring ablations on the same supernets, tau (mean): " +
+                         ", ".join(f"{name} {tau:.2f}" for name, tau in
+                                   s["scoring_variant_tau_means"].items()))
     lines.append("seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in report["seconds"].items()))
     return "\n".join(lines)
 
