@@ -6,7 +6,8 @@ stages (the resolution halves in both sides as the channels double), so one imag
 about ``(3 N + 2) * B * H * W * F**2`` units; a CPU trains through a fixed number of units
 a second, and the supernet's first step adds a one-time trace, proportional to its number
 of node input slots. Search epochs run the search split once plus the controller's
-validation batches; final epochs run the training split.
+validation batches; the final candidates' path fine-tuning runs its training batches;
+final epochs run the training split.
 """
 
 # CPU seconds per unit (one image through one cell node at width F), and the one-time
@@ -31,7 +32,7 @@ def micro_units_per_image(cells_per_stage, nodes, filters, image_side=32):
 
 
 def micro_run_seconds(cells_per_stage, nodes, filters, train_images, search_epochs=0,
-                      controller_images=0, final_epochs=0, image_side=32):
+                      controller_images=0, final_epochs=0, finetune_images=0, image_side=32):
     """Estimated CPU seconds of a weight-sharing search and a final training in the micro
     space.
 
@@ -43,10 +44,11 @@ def micro_run_seconds(cells_per_stage, nodes, filters, train_images, search_epoc
         search_epochs: weight-sharing search epochs (0: no search).
         controller_images: validation images the controller scores per search epoch.
         final_epochs: final training epochs (0: no final training).
+        finetune_images: training images of the final candidates' path fine-tuning.
         image_side: image height and width.
     """
     per_image = micro_units_per_image(cells_per_stage, nodes, filters, image_side)
-    images = search_epochs * (0.9 * train_images + controller_images)
+    images = search_epochs * (0.9 * train_images + controller_images) + finetune_images
     images += final_epochs * train_images
     slots = (3 * cells_per_stage + 2) * nodes * 2
     trace = TRACE_SECONDS_PER_SLOT * slots if search_epochs else 0.0
@@ -66,6 +68,25 @@ def slow_run_warning(seconds, what):
             "from the network's sizes); configs/demo_micro.cfg runs in minutes")
 
 
+def finetune_images(values):
+    """Training images the final candidates' path fine-tuning runs: (at most) every
+    re-scored candidate times ``finetune_steps`` batches, with the levers of
+    ``ws_schedule`` unless a lever flag is set.
+
+    Args:
+        values: dict of flag name -> value (``rescore_samples``, ``batch_size``, and
+            optionally ``ws_schedule`` and the lever flags).
+    """
+    from nases_tf.search import SearchConfig
+    from nases_tf.ws_schedules import LEVERS, schedule_levers
+
+    levers = schedule_levers(values.get("ws_schedule") or "tuned",
+                             {name: values.get(name) for name in LEVERS})
+    candidates = (values["rescore_samples"] + SearchConfig.rescore_top +
+                  levers["rescore_random"])
+    return candidates * levers["finetune_steps"] * values["batch_size"]
+
+
 def warning_for_flags(values, space, train_images):
     """The slow-run warning (or None) for the command line's flags: a ``micro`` space run's
     weight-sharing search and final training, as far as ``--stage`` runs them.
@@ -73,7 +94,8 @@ def warning_for_flags(values, space, train_images):
     Args:
         values: dict of flag name -> value (``stage``, ``reward``, ``filters``,
             ``search_epochs``, ``controller_steps``, ``samples_per_update``,
-            ``batch_size``, ``final_epochs``).
+            ``batch_size``, ``final_epochs``, ``rescore_samples``, and optionally
+            ``ws_schedule`` and its lever flags).
         space: the search space.
         train_images: images of the training split.
     """
@@ -85,7 +107,8 @@ def warning_for_flags(values, space, train_images):
     controller_images = (values["controller_steps"] * values["samples_per_update"] *
                          values["batch_size"])
     seconds = micro_run_seconds(space.cells_per_stage, space.nodes, values["filters"],
-                                train_images, search_epochs, controller_images, final_epochs)
+                                train_images, search_epochs, controller_images, final_epochs,
+                                finetune_images(values) if searches else 0)
     return slow_run_warning(
         seconds, f"--space=micro with N={space.cells_per_stage}, B={space.nodes}, "
                  f"F={values['filters']}, {search_epochs} search and {final_epochs} final epochs")

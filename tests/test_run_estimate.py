@@ -7,6 +7,7 @@ import pytest
 
 from nases_tf import run_estimate
 from nases_tf.spaces import MacroSpace, MicroSpace
+from nases_tf.ws_schedules import TUNED
 
 CONFIGS = pathlib.Path(__file__).resolve().parents[1] / "configs"
 CIFAR10_TRAIN, NATURAL_TRAIN = 50_000, 1_500
@@ -54,6 +55,19 @@ def test_the_demo_config_does_not_warn():
         values["batch_size"], values["final_epochs"])
     assert seconds < 600
     assert run_estimate.warning_for_flags(values, _space(values), NATURAL_TRAIN) is None
+
+
+def test_the_final_candidates_fine_tuning_is_in_the_estimate():
+    values = _flag_values("paper_search_micro.cfg")
+    tuned = run_estimate.finetune_images(values)
+    steps = TUNED["finetune_steps"]
+    # (16 controller samples + 4 best seen + 16 random candidates) x steps x 128 images
+    assert steps > 0 and tuned == 36 * steps * 128
+    assert run_estimate.finetune_images({**values, "ws_schedule": "paper"}) == 0
+    assert run_estimate.finetune_images({**values, "finetune_steps": 10}) == 36 * 10 * 128
+    with_it = run_estimate.micro_run_seconds(2, 5, 20, 1000, search_epochs=1,
+                                             finetune_images=tuned)
+    assert with_it > run_estimate.micro_run_seconds(2, 5, 20, 1000, search_epochs=1)
 
 
 def test_macro_runs_get_no_micro_estimate():
