@@ -211,21 +211,36 @@ def _run_search(kind, seed, space, images, work_dir, config_for):
     return search, result, time.time() - start
 
 
-# Ablations of the final scoring, on the same trained supernet: the shared weights as they
-# are (no path fine-tuning), normalized by batch statistics or by re-estimated statistics.
-SCORING_VARIANTS = {"batch_statistics": {"bn_batches": 0, "finetune_steps": 0},
-                    "bn_reestimated": {"bn_batches": 4, "finetune_steps": 0}}
+# Ablations of the final scoring: on the same trained supernet, its shared weights as they
+# are (no path fine-tuning), normalized by batch statistics or by re-estimated statistics;
+# and the search's own fine-tuning started from a fresh supernet's initial weights instead
+# of the trained ones (what the supernet's training adds to the fine-tuning alone).
+SCORING_VARIANTS = {"batch_statistics": ("trained", {"bn_batches": 0, "finetune_steps": 0}),
+                    "bn_reestimated": ("trained", {"bn_batches": 4, "finetune_steps": 0}),
+                    "finetuned_from_initial_weights": ("initial", {})}
 
 
 def _scoring_variants(search, archs):
-    """Full-validation rewards of ``archs`` on the search's trained supernet under each of
-    ``SCORING_VARIANTS`` (how the scoring alone changes the ranking)."""
+    """Full-validation rewards of ``archs`` under each of ``SCORING_VARIANTS`` (how the
+    scoring alone changes the ranking); the fine-tuning ablation only when the search
+    fine-tunes."""
+    import keras
+
+    from nases_tf.networks import build_supernet
     from nases_tf.supernet_scoring import make_supernet_scorer
 
     out = {}
-    for name, change in SCORING_VARIANTS.items():
+    for name, (weights, change) in SCORING_VARIANTS.items():
         config = dataclasses.replace(search.config, **change)
-        scorer = make_supernet_scorer(search.supernet, config, *search.search_split(),
+        supernet = search.supernet
+        if weights == "initial":
+            if not config.finetune_steps:
+                continue
+            keras.utils.set_random_seed(config.seed)
+            supernet = build_supernet(search.space, filters=config.filters,
+                                      num_classes=search.num_classes,
+                                      input_shape=search.train_x.shape[1:])
+        scorer = make_supernet_scorer(supernet, config, *search.search_split(),
                                       search.mean, search.std)
         out[name] = [scorer.full_reward(arch) for arch in archs]
     return out
