@@ -131,7 +131,8 @@ def test_cli_recovers_from_a_garbage_state_file_and_refuses_a_lost_checkpoint(
     out = tmp_path / "out"
     flags = ["--stage=all", "--layers=4", "--filters=8", "--batch_size=64", "--seed=1",
              "--verbose=0", "--pretrain_steps=30", "--search_epochs=1",
-             "--controller_steps=1", "--rescore_samples=2", "--final_epochs=1",
+             "--controller_steps=1", "--rescore_samples=2", "--finetune_steps=3",
+             "--final_epochs=1",
              f"--dataset=npz:{natural_npz}", f"--output_dir={out}"]
     assert run(*flags).returncode == 0
     search = out / "search"

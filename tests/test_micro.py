@@ -104,7 +104,7 @@ def test_cli_micro_stage_all_on_natural_images(tmp_path, natural_npz):
     done = run("--stage=all", "--space=micro", "--nodes=2", "--cells_per_stage=1",
                "--filters=8", "--batch_size=64", "--coder=mlp", "--pretrain_steps=50",
                "--search_epochs=1", "--controller_steps=2", "--samples_per_update=2",
-               "--rescore_samples=2", "--final_epochs=1", "--verbose=0",
+               "--rescore_samples=2", "--finetune_steps=3", "--final_epochs=1", "--verbose=0",
                f"--dataset=npz:{natural_npz}", f"--output_dir={out}")
     assert done.returncode == 0, done.stderr[-3000:]
     arch = read_json(out / "search" / "arch.json")

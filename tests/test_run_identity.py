@@ -82,7 +82,7 @@ def test_dataset_digest(tmp_path):
 
 TINY = ["--layers=4", "--filters=8", "--batch_size=64", "--seed=1", "--verbose=0",
         "--pretrain_steps=30", "--search_epochs=1", "--controller_steps=1",
-        "--rescore_samples=2", "--final_epochs=1"]
+        "--rescore_samples=2", "--finetune_steps=3", "--final_epochs=1"]
 
 
 @pytest.mark.slow

@@ -115,8 +115,8 @@ def test_cli_stage_all_on_natural_images(tmp_path, natural_npz):
     done = run("--stage=all", f"--dataset=npz:{natural_npz}", f"--output_dir={out}",
                "--layers=4", "--filters=8", "--batch_size=64", "--coder=lstm",
                "--pretrain_steps=60", "--search_epochs=1", "--controller_steps=2",
-               "--samples_per_update=2", "--rescore_samples=2", "--final_epochs=1",
-               "--verbose=0")
+               "--samples_per_update=2", "--rescore_samples=2", "--finetune_steps=3",
+               "--final_epochs=1", "--verbose=0")
     assert done.returncode == 0, done.stderr[-3000:]
     arch = read_json(out / "search" / "arch.json")
     results = read_json(out / "final" / "results.json")
