@@ -108,6 +108,23 @@ def test_a_trial_saved_as_ended_but_still_ongoing_is_not_rerun(tmp_path):
     assert second.oracle.end_order == ["0", "1", "2", "3"]
 
 
+def test_a_trial_written_but_never_started_in_the_oracle_file_is_run(tmp_path):
+    first = _tuner(tmp_path, 3, overwrite=True)
+    first.search(verbose=0)
+    project = tmp_path / "kills"
+    # What a kill leaves between create_trial's trial.json and its oracle.json.
+    state = json.loads((project / "trial_2" / "trial.json").read_text())
+    state.update(trial_id="3", status="RUNNING", score=None, best_step=0,
+                 metrics={"metrics": {}})
+    (project / "trial_3").mkdir()
+    (project / "trial_3" / "trial.json").write_text(json.dumps(state))
+    second = _tuner(tmp_path, 5)
+    assert second.oracle._retry_queue == ["3"]
+    second.search(verbose=0)
+    assert second.oracle.end_order == ["0", "1", "2", "3", "4"]
+    assert second.oracle.trials["3"].status == "COMPLETED"
+
+
 def test_state_is_written_atomically(tmp_path):
     path = tmp_path / "state.json"
     atomic_state.save_state(str(path), {"a": [1, 2]})

@@ -5,8 +5,9 @@ process killed mid-write leaves a 0-byte or truncated file and every ``overwrite
 rerun then fails. ``Oracle.end_trial`` also saves the oracle before it drops the ended trial
 from ``ongoing_trials``, so a kill between the two reruns that trial and lists it twice in
 ``end_order``. The mixins here write every file atomically (temp file, then ``os.replace``),
-read damaged files left by older runs as missing, and drop finished trials from the retry
-queue on reload. Put them first among the bases:
+read damaged files left by older runs as missing, drop finished trials from the retry
+queue on reload, and retry trials whose file was written but which the oracle file never
+started. Put them first among the bases:
 ``class MyOracle(AtomicOracleStateMixin, keras_tuner.Oracle)``.
 """
 
@@ -94,7 +95,20 @@ class AtomicOracleStateMixin:
         # A trial saved as ended is never run again, whatever the oracle file says.
         self._retry_queue = [t for t in dict.fromkeys(self._retry_queue)
                              if t not in self.end_order]
+        self._adopt_unlisted_trials()
         return None
+
+    def _adopt_unlisted_trials(self):
+        # A kill between a new trial's trial.json and the oracle's save leaves a trial the
+        # oracle file never started: it would hold a trial id (and a place under
+        # max_trials) without ever running or ending. It is started now, and run again
+        # unless its file says it ended.
+        for trial_id in sorted(set(self.trials) - set(self.start_order)):
+            self.start_order.append(trial_id)
+            if self.trials[trial_id].status in _ENDED:
+                self.end_order.append(trial_id)
+            else:
+                self._retry_queue.append(trial_id)
 
     def _rebuilt_state(self):
         state = self.get_state()
