@@ -11,6 +11,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 NATURAL_NPZ = SHARED_DATA / "natural-images-10class.npz"
 NB201_CSV = SHARED_DATA / "nasbench201_cifar10.csv"
+NB201_SEEDS_CSV = SHARED_DATA / "nasbench201_200ep_seeds.csv"
+HPO_DIR = SHARED_DATA / "hpo"
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,18 @@ def nb201_table():
     from nases_tf.benchmarks.nasbench201 import NasBench201Table
 
     return NasBench201Table.load(NB201_CSV, "cifar10")
+
+
+@pytest.fixture(scope="session")
+def nb201_seeds_table():
+    """The shipped per-seed NAS-Bench-201 table (CIFAR-10 columns) as a
+    ``NasBench201Table`` with validation runs."""
+    if not NB201_SEEDS_CSV.is_file():
+        pytest.skip(f"{NB201_SEEDS_CSV} not found: the shipped data must stand beside the "
+                    "checkout")
+    from nases_tf.benchmarks.nasbench201 import NasBench201Table
+
+    return NasBench201Table.load(NB201_SEEDS_CSV, "cifar10")
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import NB201_CSV
+from conftest import NB201_CSV, NB201_SEEDS_CSV
 
 from nases_tf.benchmarks.nasbench201 import NUM_ARCHS, NasBench201Table, code_to_arch
 from nases_tf.errors import ArchitectureError, ConfigError, DataError
@@ -52,6 +52,43 @@ def test_table_other_datasets(nb201_table):
     assert 70 < c100.optimum()[1] < 80 and 40 < img.optimum()[1] < 50
     assert c100.accuracy(BEST) != nb201_table.accuracy(BEST)
     assert c100.query(BEST)["dataset"] == "cifar100"
+
+
+def test_per_seed_table_holds_validation_runs_and_the_seed_mean_test(nb201_table):
+    table = NasBench201Table.load(NB201_SEEDS_CSV, "cifar10")
+    assert table.has_validation_runs and not nb201_table.has_validation_runs
+    assert len(table) == NUM_ARCHS
+    # the seed-mean test column is the test-only table's
+    assert np.allclose(table.accuracies, nb201_table.accuracies, atol=1e-4)
+    assert table.optimum()[1] == pytest.approx(94.3733, abs=1e-4)
+    runs = table.validation_runs(BEST)
+    assert set(runs) <= {777, 888, 999} and len(runs) >= 2
+    assert all(88 < v < 93 for v in runs.values())  # validation, not test, accuracies
+    counts = np.sum(~np.isnan(table.validation), axis=1)
+    assert set(counts) == {2, 3} and int(np.sum(counts == 3)) == 8169
+    assert table.query(BEST)["validation_runs"] == runs
+    c100 = NasBench201Table.load(NB201_SEEDS_CSV, "cifar100")
+    assert 70 < c100.optimum()[1] < 80 and c100.validation_runs(BEST) != runs
+    with pytest.raises(ConfigError, match="test accuracies only"):
+        nb201_table.validation_runs(BEST)
+
+
+def test_per_seed_table_errors(tmp_path):
+    header = "ArchitectureString,cifar10_valid_s777,cifar10_valid_s888,cifar10_valid_s999," \
+             "cifar10_test_mean"
+    ok = _write_csv(tmp_path / "ok.csv", header, [f"{BEST},90.1,90.3,,94.0"])
+    table = NasBench201Table.load(ok)
+    assert table.validation_runs(BEST) == {777: 90.1, 888: 90.3}
+    no_runs = _write_csv(tmp_path / "none.csv", header, [f"{BEST},,,,94.0"])
+    with pytest.raises(DataError, match="no seed has a validation accuracy"):
+        NasBench201Table.load(no_runs)
+    missing = _write_csv(tmp_path / "missing.csv", header.replace("_s999", "_sX"),
+                         [f"{BEST},90.1,90.3,,94.0"])
+    with pytest.raises(DataError, match="no column 'cifar10_valid_s999'"):
+        NasBench201Table.load(missing)
+    bad = _write_csv(tmp_path / "bad.csv", header, [f"{BEST},90.1,x,,94.0"])
+    with pytest.raises(DataError, match="line 2: cifar10_valid_s888 is 'x', not a number"):
+        NasBench201Table.load(bad)
 
 
 def test_table_errors(tmp_path, nb201_table):

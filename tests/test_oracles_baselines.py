@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from keras_tuner.engine import trial as trial_module
 
-from nases_tf.benchmarks.strategies import make_hyperparameters, objective
+from nases_tf.benchmarks.strategies import default_objective as objective, make_hyperparameters
 from nases_tf.errors import ConfigError
 from nases_tf.oracles.evolution import RegularizedEvolutionOracle
 from nases_tf.oracles.reinforce import ReinforceOracle

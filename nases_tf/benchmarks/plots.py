@@ -1,4 +1,4 @@
-"""The search benchmark's figure: best accuracy so far against queries, one curve a strategy."""
+"""The search benchmark's figure: the truth of what each strategy returns against queries."""
 
 import numpy as np
 
@@ -6,8 +6,8 @@ from nases_tf.fileio import atomic_write
 
 
 def plot_report(report, path):
-    """Writes a figure of the mean best-so-far curves with bands of one standard error of
-    the mean on either side, atomically.
+    """Writes a figure of the mean curves of the returned architecture's truth, with bands
+    of one standard error of the mean on either side, atomically.
 
     Args:
         report: the dict of ``nases_tf.benchmarks.search.summarize``.
@@ -37,16 +37,17 @@ def plot_report(report, path):
         ax.axhline(report["optimum"], color="black", linestyle="--", linewidth=0.8,
                    label=f"table optimum {report['optimum']:.2f}")
         ax.set_xscale("log")
-        ax.set_xlabel("queries (distinct architectures)")
-        ax.set_ylabel(f"best {report['dataset']} test accuracy so far (%)")
+        ax.set_xlabel("queries (training runs)")
+        ax.set_ylabel(f"{report['dataset']} test accuracy of the returned cell (%)")
         # The first few queries are near random for every strategy; leaving them out of the
         # y range keeps the differences that matter visible.
         low = min(np.nanmin(np.asarray(e["curve_mean"])[min(9, len(e["curve_mean"]) - 1):])
                   for e in report["strategies"].values())
         ax.set_ylim(max(low - 1.0, 0), report["optimum"] + 0.3)
+        rewards = ("noise-free rewards (the truth)" if report.get("reward") == "noise_free"
+                   else "rewards: one training seed's validation accuracy")
         ax.set_title(f"NAS-Bench-201 {report['dataset']}: mean ± standard error over seeds\n"
-                     "rewards: table test accuracies, without noise; bands clipped at the "
-                     "optimum", fontsize=10)
+                     f"{rewards}; bands clipped at the optimum", fontsize=10)
         ax.legend(fontsize=8, loc="lower right")
         ax.grid(alpha=0.3)
         fig.tight_layout()

@@ -2,15 +2,17 @@
 
 Every strategy (``nases_tf.benchmarks.strategies``) is a keras-tuner ``Oracle`` over the same
 ``HyperParameters``. One driver loop runs them all the same way, in one process, without a
-Tuner or a model: ``create_trial`` -> look the proposed cell up in the table ->
-``update_trial`` / ``end_trial`` with the accuracy as the objective (direction ``max``).
+Tuner or a model: ``create_trial`` -> answer the proposed cell from the table ->
+``update_trial`` / ``end_trial`` with the answer as the objective (direction ``max``) -> ask
+the oracle what it would return now (``get_best_trials(1)``) and look up that cell's truth.
 
-A *query* is one new architecture. A proposal that repeats an architecture the strategy
-already queried gets its known accuracy back at no cost (it is counted as a duplicate, not a
-query); each oracle may make at most ``max_proposals_factor * budget`` proposals.
-
-The table's accuracies are 200-epoch *test* accuracies averaged over training seeds: the
-strategies are rewarded with the truth, without noise. Every report says so.
+How a query is answered is the run's protocol (``nases_tf.benchmarks.protocol``): by default
+one training seed's validation accuracy, and the search is judged by the seed-mean test
+accuracy of what it returns; ``reward="noise_free"`` answers with that truth itself. A
+*query* is one training run: with noisy rewards, proposing an architecture again trains it
+again (a *re-query*, counted as a query); with noise-free rewards a repeat reveals nothing
+new, so it is answered at no cost (a *duplicate*, not a query). Each oracle may make at
+most ``max_proposals_factor * budget`` proposals.
 
 keras-tuner writes ``trial.json`` and ``oracle.json`` on every ``create_trial`` /
 ``update_trial`` / ``end_trial``, a cost of the same order as the cheap strategies' own
@@ -31,13 +33,13 @@ import numpy as np
 from keras_tuner.engine import trial as trial_module
 
 from nases_tf.benchmarks.nasbench201 import arch_codes
+from nases_tf.benchmarks.protocol import REWARDS, QueryAnswers
+from nases_tf.benchmarks.stats import difference, spread
 from nases_tf.benchmarks.strategies import OBJECTIVE_NAME, STRATEGIES, make_hyperparameters
 from nases_tf.errors import ConfigError
 from nases_tf.spaces.nasbench201 import NasBench201Space
 
 CHECKPOINTS = (25, 50, 100, 200)
-NOISE_NOTE = ("rewards are NAS-Bench-201 200-epoch test accuracies (mean over training "
-              "seeds), given to every strategy without noise")
 
 
 def oracle_seed(seed):
@@ -57,30 +59,54 @@ def oracle_seed(seed):
     return 1 + (1_000_003 * seed) % (2**31 - 2)
 
 
+def answers_for(table, reward, seed):
+    """The ``QueryAnswers`` of benchmark seed ``seed`` on a ``NasBench201Table``.
+
+    Args:
+        table: a ``NasBench201Table``; ``seed_validation`` needs its per-seed layout.
+        reward: a key of ``protocol.REWARDS``.
+        seed: the benchmark seed.
+    """
+    if reward != "noise_free" and not table.has_validation_runs:
+        raise ConfigError(
+            f"reward {reward!r} needs per-seed validation accuracies, and the table "
+            f"{table.path} has test accuracies only: load the per-seed table "
+            "(nasbench201_200ep_seeds.csv) or use reward 'noise_free'")
+    return QueryAnswers(table.validation, table.accuracies, reward, seed)
+
+
 @dataclasses.dataclass
 class SearchRun:
-    """What one strategy found with one seed.
+    """What one strategy queried and returned with one seed.
 
     Args:
         strategy: strategy name.
         seed: benchmark seed (the oracle got ``oracle_seed(seed)``).
-        archs: the queried architectures, in query order (tuples of 6 ints).
-        accuracies: their table accuracies.
+        archs: the queried architectures, in query order (tuples of 6 ints; a re-queried
+            architecture appears again).
+        rewards: the reward each query got.
+        truths: the truth (seed-mean test accuracy) of each queried architecture.
+        returned: after each query, the truth of the architecture the oracle would return
+            (its ``get_best_trials(1)``).
         proposals: trials the oracle created (queries plus duplicates).
-        duplicates: proposals that repeated an already queried architecture.
+        duplicates: noise-free proposals that repeated an already queried architecture.
+        requeries: noisy queries of an architecture queried before (each a new training).
         seconds: wall time of the run, oracle construction included.
     """
 
     strategy: str
     seed: int
     archs: list
-    accuracies: list
+    rewards: list
+    truths: list
+    returned: list
     proposals: int
     duplicates: int
+    requeries: int
     seconds: float
 
-    def best_so_far(self, budget):
-        """Best accuracy after each of ``budget`` queries.
+    def returned_curve(self, budget):
+        """The truth of the returned architecture after each of ``budget`` queries.
 
         Args:
             budget: the curve's length; if the oracle stopped earlier its last value repeats
@@ -89,17 +115,47 @@ class SearchRun:
         Returns:
             A float64 array of shape ``(budget,)``.
         """
-        curve = np.maximum.accumulate(np.asarray(self.accuracies, dtype=np.float64)) \
-            if self.accuracies else np.zeros(0)
-        out = np.full(budget, np.nan)
-        out[:min(budget, len(curve))] = curve[:budget]
-        if 0 < len(curve) < budget:
-            out[len(curve):] = curve[-1]
-        return out
+        return _padded(self.returned, budget)
+
+    def queried_best_curve(self, budget):
+        """The best truth among the architectures queried so far, after each query: what a
+        search that always returned the truly best of its queries would reach.
+
+        Args:
+            budget: the curve's length, as for ``returned_curve``.
+        """
+        curve = np.maximum.accumulate(np.asarray(self.truths, dtype=np.float64)) \
+            if self.truths else []
+        return _padded(curve, budget)
 
 
-def run_search(oracle, table, budget, space=None, tuner_id="benchmark"):
-    """Drives ``oracle`` until it has queried ``budget`` distinct architectures of ``table``.
+def _padded(values, budget):
+    values = np.asarray(values, dtype=np.float64)
+    out = np.full(budget, np.nan)
+    out[:min(budget, len(values))] = values[:budget]
+    if 0 < len(values) < budget:
+        out[len(values):] = values[-1]
+    return out
+
+
+def returned_code(oracle, names):
+    """The base-5 code of the architecture ``oracle`` would return now (its
+    ``get_best_trials(1)``), or None before any trial completed.
+
+    Args:
+        oracle: a keras-tuner Oracle over ``make_hyperparameters``.
+        names: the hyperparameter names of the six edges, in order.
+    """
+    best = oracle.get_best_trials(1)
+    if not best or best[0].status != trial_module.TrialStatus.COMPLETED:
+        return None
+    space = NasBench201Space()
+    values = best[0].hyperparameters.values
+    return int(arch_codes(space.from_json({"edges": [values[name] for name in names]})))
+
+
+def run_search(oracle, answers, budget, space=None, tuner_id="benchmark"):
+    """Drives ``oracle`` until it has made ``budget`` queries answered by ``answers``.
 
     The oracle's project directory must be set (``oracle._set_project_dir``). Stops early if
     the oracle returns a trial that is not RUNNING (stopped, exhausted or idle).
@@ -107,39 +163,43 @@ def run_search(oracle, table, budget, space=None, tuner_id="benchmark"):
     Args:
         oracle: a keras-tuner Oracle over ``make_hyperparameters(space)`` with objective
             ``accuracy`` (max).
-        table: a ``NasBench201Table``.
-        budget: the number of distinct architectures to query.
+        answers: the run's ``QueryAnswers``, indexed by base-5 architecture code.
+        budget: the number of queries (training runs).
         space: the ``NasBench201Space`` naming the hyperparameters.
         tuner_id: the tuner id used for ``create_trial``.
 
     Returns:
-        ``(archs, accuracies, proposals, duplicates)``.
+        A dict with the ``SearchRun`` fields ``archs``, ``rewards``, ``truths``,
+        ``returned``, ``proposals``, ``duplicates`` and ``requeries``.
     """
     space = space or NasBench201Space()
     names = space.decision_names
-    seen = {}
-    archs, accuracies = [], []
-    proposals = duplicates = 0
-    while len(archs) < budget:
+    out = {"archs": [], "rewards": [], "truths": [], "returned": [], "proposals": 0,
+           "duplicates": 0, "requeries": 0}
+    while len(out["archs"]) < budget:
         trial = oracle.create_trial(tuner_id)
         if trial.status != trial_module.TrialStatus.RUNNING:
             break
-        proposals += 1
+        out["proposals"] += 1
         values = trial.hyperparameters.values
         arch = space.from_json({"edges": [values[name] for name in names]})
         code = int(arch_codes(arch))
-        if code in seen:
-            duplicates += 1
-            accuracy = seen[code]
+        seen = answers.queries_of(code) > 0
+        if seen and not answers.noisy:
+            out["duplicates"] += 1
+            reward = answers.truth(code)
         else:
-            accuracy = table.accuracy(arch)
-            seen[code] = accuracy
-            archs.append(arch)
-            accuracies.append(accuracy)
-        oracle.update_trial(trial.trial_id, {OBJECTIVE_NAME: accuracy})
+            out["requeries"] += int(seen)
+            reward = answers.query(code)
+            out["archs"].append(arch)
+            out["rewards"].append(reward)
+            out["truths"].append(answers.truth(code))
+        oracle.update_trial(trial.trial_id, {OBJECTIVE_NAME: reward})
         trial.status = trial_module.TrialStatus.COMPLETED
         oracle.end_trial(trial)
-    return archs, accuracies, proposals, duplicates
+        if len(out["returned"]) < len(out["archs"]):
+            out["returned"].append(answers.truth(returned_code(oracle, names)))
+    return out
 
 
 def _scratch_root(workdir):
@@ -153,18 +213,19 @@ def _scratch_root(workdir):
 
 
 def run_strategy(name, table, budget, seed, flags=None, workdir=None,
-                 max_proposals_factor=2.0):
+                 max_proposals_factor=2.0, reward="seed_validation"):
     """Runs strategy ``name`` once with benchmark seed ``seed``.
 
     Args:
         name: a key of ``STRATEGIES``.
         table: a ``NasBench201Table``.
-        budget: distinct architectures to query.
+        budget: queries (training runs) per run.
         seed: benchmark seed (int >= 0).
         flags: dict of strategy options passed to the factory (``population``, ...).
         workdir: folder for the oracle's project directory (tmpfs or system temp if None);
             the directory is deleted afterwards.
         max_proposals_factor: the oracle gets ``max_trials = ceil(factor * budget)``.
+        reward: how queries are answered, a key of ``protocol.REWARDS``.
 
     Returns:
         A ``SearchRun``.
@@ -172,9 +233,10 @@ def run_strategy(name, table, budget, seed, flags=None, workdir=None,
     if name not in STRATEGIES:
         raise ConfigError(f"unknown strategy {name!r}, expected one of {', '.join(STRATEGIES)}")
     if int(budget) < 1:
-        raise ConfigError(f"--budget must be >= 1, got {budget}")
+        raise ConfigError(f"budget must be >= 1, got {budget}")
     if not float(max_proposals_factor) >= 1:
         raise ConfigError(f"max_proposals_factor must be >= 1, got {max_proposals_factor}")
+    answers = answers_for(table, reward, seed)
     space = NasBench201Space()
     root = _scratch_root(workdir)
     try:
@@ -184,18 +246,18 @@ def run_strategy(name, table, budget, seed, flags=None, workdir=None,
             int(math.ceil(float(max_proposals_factor) * int(budget))), **(flags or {}))
         oracle.verbose = 0
         oracle._set_project_dir(root, f"{name}_{seed}")
-        archs, accuracies, proposals, duplicates = run_search(oracle, table, int(budget), space)
+        found = run_search(oracle, answers, int(budget), space)
         seconds = time.perf_counter() - start
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return SearchRun(name, int(seed), archs, accuracies, proposals, duplicates, seconds)
+    return SearchRun(name, int(seed), seconds=seconds, **found)
 
 
 def checkpoints(budget):
     """The query counts reported for ``budget``: 25/50/100/200 within it, and ``budget``.
 
     Args:
-        budget: distinct architectures per run.
+        budget: queries per run.
     """
     points = [c for c in CHECKPOINTS if c <= budget]
     if budget not in points:
@@ -203,31 +265,27 @@ def checkpoints(budget):
     return points
 
 
-def _spread(values):
-    """``(mean, std, se)`` of a 1-d array: std is the sample standard deviation (ddof=1; 0 for
-    one value), se the standard error of the mean, ``std / sqrt(n)`` (None for one value)."""
-    n = len(values)
-    std = float(np.std(values, ddof=1)) if n > 1 else 0.0
-    return float(np.mean(values)), std, (std / math.sqrt(n) if n > 1 else None)
-
-
-def summarize(runs, table, budget):
+def summarize(runs, table, budget, reward="seed_validation"):
     """The JSON report of a benchmark.
 
     Args:
         runs: dict strategy name -> list of ``SearchRun``.
         table: the ``NasBench201Table`` searched.
-        budget: distinct architectures each run was allowed.
+        budget: queries each run was allowed.
+        reward: the protocol the runs used (a key of ``protocol.REWARDS``).
 
     Returns:
-        ``{"dataset", "optimum", "optimum_architecture", "budget", "note", "strategies":
-        {name: {"seeds", "budgets": {"25": {"mean", "std", "se", "regret_mean",
-        "regret_std"}}, "curve_mean", "curve_std", "curve_se", "seconds", "seconds_per_seed",
-        "queries_mean", "duplicates_mean", "found_optimum"}}}`` with a ``budgets`` entry per
-        ``checkpoints(budget)`` and curve entries for queries 1..budget; std is the sample
-        standard deviation over seeds (ddof=1; 0 for one seed), se the standard error of
-        the mean, ``std / sqrt(seeds)`` (null at the checkpoints, 0 in ``curve_se``, for one
-        seed).
+        ``{"dataset", "optimum", "optimum_architecture", "budget", "reward", "note",
+        "strategies": {name: {"seeds", "budgets": {"25": {"mean", "std", "se",
+        "regret_mean", "regret_std", "queried_best_mean", "returned_optimum"}},
+        "curve_mean", "curve_std", "curve_se", "seconds", "seconds_per_seed",
+        "queries_mean", "duplicates_mean", "requeries_mean"}}}`` with a ``budgets`` entry per
+        ``checkpoints(budget)`` and curve entries for queries 1..budget. ``mean`` is the
+        mean truth of the returned architecture, ``queried_best_mean`` that of the truly
+        best architecture queried so far, ``returned_optimum`` the share of seeds that
+        return a table optimum; std is the sample standard deviation over seeds (ddof=1; 0
+        for one seed), se the standard error of the mean, ``std / sqrt(seeds)`` (null at
+        the checkpoints, 0 in ``curve_se``, for one seed).
     """
     opt_arch, optimum = table.optimum()
     report = {
@@ -235,18 +293,23 @@ def summarize(runs, table, budget):
         "optimum": optimum,
         "optimum_architecture": table.space.to_string(opt_arch),
         "budget": int(budget),
-        "note": NOISE_NOTE,
+        "reward": reward,
+        "note": REWARDS[reward],
         "strategies": {},
     }
     for name, strategy_runs in runs.items():
-        curves = np.stack([run.best_so_far(budget) for run in strategy_runs])
+        curves = np.stack([run.returned_curve(budget) for run in strategy_runs])
+        queried = np.stack([run.queried_best_curve(budget) for run in strategy_runs])
         entry = {"seeds": len(strategy_runs), "budgets": {}}
         for point in checkpoints(budget):
-            mean, std, se = _spread(curves[:, point - 1])
-            regret_mean, regret_std, _ = _spread(optimum - curves[:, point - 1])
+            returned = curves[:, point - 1]
+            mean, std, se = spread(returned)
+            regret_mean, regret_std, _ = spread(optimum - returned)
             entry["budgets"][str(point)] = {
                 "mean": mean, "std": std, "se": se,
-                "regret_mean": regret_mean, "regret_std": regret_std}
+                "regret_mean": regret_mean, "regret_std": regret_std,
+                "queried_best_mean": float(np.mean(queried[:, point - 1])),
+                "returned_optimum": float(np.mean(returned >= optimum))}
         curve_std = np.std(curves, axis=0, ddof=1 if len(strategy_runs) > 1 else 0)
         entry["curve_mean"] = [float(x) for x in np.mean(curves, axis=0)]
         entry["curve_std"] = [float(x) for x in curve_std]
@@ -256,44 +319,80 @@ def summarize(runs, table, budget):
         entry["seconds_per_seed"] = float(seconds / len(strategy_runs))
         entry["queries_mean"] = float(np.mean([len(run.archs) for run in strategy_runs]))
         entry["duplicates_mean"] = float(np.mean([run.duplicates for run in strategy_runs]))
-        entry["found_optimum"] = float(np.mean(
-            [bool(run.accuracies) and max(run.accuracies) >= optimum for run in strategy_runs]))
+        entry["requeries_mean"] = float(np.mean([run.requeries for run in strategy_runs]))
         report["strategies"][name] = entry
     return report
 
 
-def format_report(report):
-    """A plain-text table of ``summarize``'s report: mean ± standard error of the best
-    accuracy at each reported query count, and the seconds each seed took.
+def differences(report, reference):
+    """``reference`` minus every other strategy at each checkpoint, in points and in
+    standard errors of the difference (``sqrt(se1^2 + se2^2)``, the runs being independent).
 
     Args:
         report: the dict of ``summarize``.
+        reference: a strategy name of the report.
+
+    Returns:
+        dict peer -> {checkpoint: {"difference", "se", "z"}} (``se`` and ``z`` None when a
+        side has one seed).
+    """
+    if reference not in report["strategies"]:
+        raise ConfigError(f"reference strategy {reference!r} was not run")
+    ref = report["strategies"][reference]["budgets"]
+    out = {}
+    for name, entry in report["strategies"].items():
+        if name == reference:
+            continue
+        out[name] = {point: difference(ref[point], cell)
+                     for point, cell in entry["budgets"].items()}
+    return out
+
+
+def format_report(report, reference=None):
+    """A plain-text table of ``summarize``'s report: mean ± standard error of the returned
+    architecture's truth at each reported query count, and the seconds each seed took; with
+    ``reference``, a second table of its differences to every peer.
+
+    Args:
+        report: the dict of ``summarize``.
+        reference: a strategy name, or None for no difference table.
     """
     points = sorted(int(p) for p in next(iter(report["strategies"].values()))["budgets"]) \
         if report["strategies"] else []
     lines = [
-        f"NAS-Bench-201 {report['dataset']}: best accuracy found after N queries (distinct "
-        f"architectures), mean ± standard error over seeds",
-        f"Note: {report['note']}.",
+        f"NAS-Bench-201 {report['dataset']}: test accuracy (seed mean) of the architecture "
+        f"each strategy returns after N queries, mean ± standard error over seeds",
+        f"Protocol ({report['reward']}): {report['note']}.",
         f"Table optimum {report['optimum']:.4f} ({report['optimum_architecture']}).",
     ]
-    header = f"{'strategy':<12} {'seeds':>5} " + " ".join(f"{'best@' + str(p):>15}" for p in points)
-    header += f" {'regret@' + str(points[-1]) if points else 'regret':>11} {'optimum':>7}" \
-              f" {'dups':>6} {'seconds':>8} {'s/seed':>7}"
+    header = f"{'strategy':<13} {'seeds':>5} " + " ".join(f"{'@' + str(p):>15}" for p in points)
+    header += f" {'regret@' + str(points[-1]) if points else 'regret':>11}" \
+              f" {'queried@' + str(points[-1]) if points else 'queried':>12} {'optimum':>7}" \
+              f" {'repeats':>7} {'s/seed':>7}"
     lines.append(header)
     for name, entry in report["strategies"].items():
-        row = f"{name:<12} {entry['seeds']:>5} "
+        row = f"{name:<13} {entry['seeds']:>5} "
         cells = [entry["budgets"][str(p)] for p in points]
         row += " ".join(f"{c['mean']:>7.3f} ± " + ("n/a  " if c.get("se") is None
                                                    else f"{c['se']:<5.3f}") for c in cells)
         last = entry["budgets"][str(points[-1])]
-        row += f" {last['regret_mean']:>11.3f} {entry['found_optimum']:>7.0%}"
-        row += f" {entry['duplicates_mean']:>6.1f} {entry['seconds']:>8.1f}" \
+        repeats = entry["requeries_mean"] + entry["duplicates_mean"]
+        row += f" {last['regret_mean']:>11.3f} {last['queried_best_mean']:>12.3f}" \
+               f" {last['returned_optimum']:>7.0%} {repeats:>7.1f}" \
                f" {entry['seconds_per_seed']:>7.2f}"
         lines.append(row)
-    lines.append("regret = table optimum - best found (mean); optimum = share of seeds that "
-                 "found a table optimum; dups = mean repeated proposals (free); s/seed = "
-                 "seconds per seed.")
+    lines.append("regret = table optimum - returned (mean); queried = mean truth of the best "
+                 "architecture queried (what a perfect pick would return); optimum = share of "
+                 "seeds returning a table optimum; repeats = mean re-queries (noisy: each a "
+                 "training) or duplicates (noise-free: free); s/seed = seconds per seed.")
+    if reference is not None and reference in report["strategies"] and \
+            len(report["strategies"]) > 1:
+        lines.append(f"{reference} minus each peer (standard errors of the difference):")
+        for name, rows in differences(report, reference).items():
+            cells = [rows[str(p)] for p in points]
+            lines.append(f"{name:<13} " + " ".join(
+                f"{c['difference']:>+7.3f} " + ("(n/a) " if c["z"] is None
+                                                 else f"({c['z']:>4.1f})") for c in cells))
     return "\n".join(lines)
 
 
@@ -314,7 +413,8 @@ def _limit_blas_threads(threads):
 
 
 def run_benchmark(table, strategies, budget, seeds, flags=None, workdir=None,
-                  max_proposals_factor=2.0, log=print, blas_threads=1):
+                  max_proposals_factor=2.0, log=print, blas_threads=1,
+                  reward="seed_validation"):
     """Runs every strategy on seeds ``0 .. seeds-1`` and returns ``summarize``'s report.
 
     Args:
@@ -327,13 +427,15 @@ def run_benchmark(table, strategies, budget, seeds, flags=None, workdir=None,
         max_proposals_factor: each oracle may propose ``factor * budget`` trials.
         log: a print-like function (taking ``flush=``) for progress lines, or None.
         blas_threads: cap on BLAS/OpenMP threads during the runs (0 leaves them alone).
+        reward: how queries are answered, a key of ``protocol.REWARDS``.
 
     Returns:
         ``summarize``'s report plus ``"interrupted"``: True if a KeyboardInterrupt cut the
         run short (the report then covers the runs that finished).
     """
     if int(seeds) < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+        raise ConfigError(f"seeds must be >= 1, got {seeds}")
+    answers_for(table, reward, 0)  # a reward the table cannot give fails before any run
     runs = {}
     interrupted = False
     try:
@@ -342,13 +444,13 @@ def run_benchmark(table, strategies, budget, seeds, flags=None, workdir=None,
                 n = int(seeds) if count is None else min(int(seeds), count)
                 for seed in range(n):
                     run = run_strategy(name, table, budget, seed, flags, workdir,
-                                       max_proposals_factor)
+                                       max_proposals_factor, reward)
                     runs.setdefault(name, []).append(run)
                     if log:
-                        best = max(run.accuracies) if run.accuracies else float("nan")
-                        log(f"{name} seed {seed}: best {best:.4f} after {len(run.archs)} "
-                            f"queries ({run.duplicates} duplicates), {run.seconds:.2f} s",
-                            flush=True)
+                        returned = run.returned[-1] if run.returned else float("nan")
+                        log(f"{name} seed {seed}: returns {returned:.4f} after "
+                            f"{len(run.archs)} queries ({run.requeries + run.duplicates} "
+                            f"repeats), {run.seconds:.2f} s", flush=True)
     except KeyboardInterrupt:
         # Ctrl-C (or `timeout -s INT`) still reports the runs that finished.
         interrupted = True
@@ -356,6 +458,6 @@ def run_benchmark(table, strategies, budget, seeds, flags=None, workdir=None,
             log("interrupted: reporting the runs that finished", flush=True)
         if not runs:
             raise
-    report = summarize(runs, table, budget)
+    report = summarize(runs, table, budget, reward)
     report["interrupted"] = interrupted
     return report

@@ -3,11 +3,13 @@
 Installed as ``nases-benchmark-search``; ``bin/benchmark_search.py`` calls the same ``run``.
 Example::
 
-    nases-benchmark-search --table=../shared/data/nasbench201_cifar10.csv \\
-        --strategies=random,local,evolution,reinforce,nases,bayesian:2 --budget=200 \\
+    nases-benchmark-search --table=../shared/data/nasbench201_200ep_seeds.csv \\
+        --strategies=random,local,tpe,evolution,reinforce,nases,bayesian:2 --budget=200 \\
         --seeds=50 --output_json=runs/nb201.json --plot=runs/nb201.png
 
-Rewards are the table's test accuracies without noise (see ``nases_tf.benchmarks.search``).
+By default a query is rewarded with one training seed's validation accuracy and a search is
+judged by the seed-mean test accuracy of what it returns; ``--reward=noise_free`` rewards
+with that truth itself (see ``nases_tf.benchmarks.protocol``).
 """
 
 import os
@@ -20,7 +22,8 @@ from absl import flags  # noqa: E402
 from nases_tf.benchmarks.entry import run_app  # noqa: E402
 from nases_tf.benchmarks.nasbench201 import DATASET_COLUMNS, NasBench201Table  # noqa: E402
 from nases_tf.benchmarks.plots import plot_report  # noqa: E402
-from nases_tf.benchmarks.search import format_report, run_benchmark  # noqa: E402
+from nases_tf.benchmarks.protocol import REWARDS  # noqa: E402
+from nases_tf.benchmarks.search import differences, format_report, run_benchmark  # noqa: E402
 from nases_tf.benchmarks.strategies import STRATEGIES, parse_strategies  # noqa: E402
 from nases_tf.errors import ConfigError  # noqa: E402
 from nases_tf.fileio import write_json  # noqa: E402
@@ -33,15 +36,23 @@ def define_flags(flag_values=None):
         flag_values: an absl ``FlagValues`` (absl's global ``FLAGS`` if None).
     """
     fv = flag_values if flag_values is not None else flags.FLAGS
-    flags.DEFINE_string("table", None, "NAS-Bench-201 CSV (e.g. ../shared/data/"
-                        "nasbench201_cifar10.csv).", flag_values=fv)
+    flags.DEFINE_string("table", None, "NAS-Bench-201 CSV: the per-seed table (e.g. "
+                        "../shared/data/nasbench201_200ep_seeds.csv), or the test-only "
+                        "table for --reward=noise_free.", flag_values=fv)
     flags.DEFINE_enum("dataset", "cifar10", list(DATASET_COLUMNS),
-                      "Which accuracy column of the table to search.", flag_values=fv)
-    flags.DEFINE_string("strategies", "random,local,evolution,reinforce,nases,nases_frozen,"
-                        "nases_paper,bayesian:2",
+                      "Which dataset's columns of the table to search.", flag_values=fv)
+    flags.DEFINE_enum("reward", "seed_validation", list(REWARDS),
+                      "How a query is answered: seed_validation (one training seed's "
+                      "validation accuracy; the field's protocol) or noise_free (the "
+                      "seed-mean test accuracy the search is judged by).", flag_values=fv)
+    flags.DEFINE_string("reference", "nases", "Report this strategy's differences to every "
+                        "peer, in standard errors of the difference (empty: none).",
+                        flag_values=fv)
+    flags.DEFINE_string("strategies", "random,local,tpe,evolution,reinforce,nases,"
+                        "nases_frozen,nases_paper,bayesian:2",
                         "Comma-separated strategies among " + ", ".join(STRATEGIES) +
                         "; NAME:N runs NAME on the first N seeds only.", flag_values=fv)
-    flags.DEFINE_integer("budget", 200, "Distinct architectures each run may query.",
+    flags.DEFINE_integer("budget", 200, "Queries (training runs) each run may make.",
                          flag_values=fv)
     flags.DEFINE_integer("seeds", 50, "Runs per strategy (seeds 0..N-1).", flag_values=fv)
     flags.DEFINE_string("output_json", None, "Write the summary JSON here.", flag_values=fv)
@@ -95,6 +106,10 @@ def main(fv):
     if not fv.table:
         raise ConfigError("--table is required (the NAS-Bench-201 CSV)")
     strategies = parse_strategies(fv.strategies)
+    names = [name for name, _ in strategies]
+    if fv.reference and fv.reference not in names and fv["reference"].present:
+        raise ConfigError(f"--reference={fv.reference} is not among --strategies "
+                          f"({', '.join(names)})")
     table = NasBench201Table.load(fv.table, fv.dataset)
     strategy_flags = {"population": fv.population, "tournament": fv.tournament,
                       "reinforce_lr": fv.reinforce_lr,
@@ -108,12 +123,17 @@ def main(fv):
                       "nases_embedding_dim": fv.nases_embedding_dim}
     report = run_benchmark(table, strategies, fv.budget, fv.seeds, strategy_flags,
                            fv.workdir, fv.max_proposals_factor,
-                           blas_threads=fv.blas_threads)
+                           blas_threads=fv.blas_threads, reward=fv.reward)
+    reference = fv.reference if fv.reference in report["strategies"] else None
+    if reference:
+        report["differences"] = {"reference": reference,
+                                 "peers": differences(report, reference)}
     report["settings"] = {"strategies": fv.strategies, "budget": fv.budget,
+                          "reward": fv.reward, "dataset": fv.dataset,
                           "seeds": fv.seeds, **strategy_flags,
                           "max_proposals_factor": fv.max_proposals_factor,
                           "blas_threads": fv.blas_threads}
-    print(format_report(report))
+    print(format_report(report, reference))
     if report["interrupted"]:
         print("(interrupted: strategies and seeds that did not finish are missing)")
     if fv.output_json:
