@@ -4,7 +4,8 @@ injected failures and kills), and checks of trial values."""
 import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 
-from nases_tf.benchmarks.tuner_objective import OBJECTIVE, ScoreTuner as _ScoreTuner
+from nases_tf.benchmarks.tuner_benchmark import AnsweringTuner, CheapProblem
+from nases_tf.benchmarks.tuner_objective import OBJECTIVE
 
 FAST = dict(pretrain_steps=300, samples_per_update=2)  # small NASES settings for quick tests
 CHAINS = dict(FAST, proposals="elitist")  # the controller's chains instead of the trust region
@@ -14,7 +15,7 @@ class Killed(BaseException):
     """Stands for the process being killed mid-trial."""
 
 
-class ScoreTuner(_ScoreTuner):
+class ScoreTuner(AnsweringTuner):
     """The cheap-objective tuner, with failures and a kill injected on demand.
 
     Args:
@@ -24,7 +25,7 @@ class ScoreTuner(_ScoreTuner):
     """
 
     def __init__(self, oracle, fail=None, kill_at=None, **kwargs):
-        super().__init__(oracle, **kwargs)
+        super().__init__(oracle, CheapProblem().answers(0), **kwargs)
         self.fail, self.kill_at, self.calls, self.attempts = fail, kill_at, 0, {}
 
     def run_trial(self, trial, *args, **kwargs):
