@@ -46,22 +46,25 @@ def test_never_proposes_a_point_twice(learning):
     assert proposer.propose() is None
 
 
-def test_proposals_stay_in_the_one_edit_region_of_the_incumbent():
-    proposer = Proposer(NB201_SIZES, initial_points=5, seed=3)
+@pytest.mark.parametrize("learning", [True, False])
+def test_proposals_stay_in_the_one_edit_regions_of_the_anchors(learning):
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=3, learning=learning)
     for _ in range(5):
         proposer.observe(proposer.propose(), 0.0)
     for _ in range(40):
-        anchor = choices(proposer.points[proposer.incumbent], NB201_SIZES)
+        ranked = [i for i in proposer.ranked() if i != proposer.incumbent]
+        anchors = [choices(proposer.points[i], NB201_SIZES)
+                   for i in [proposer.incumbent] + ranked[:proposer.anchors - 1]]
         restarts = proposer.restarts
         p = proposer.propose()
         if proposer.restarts == restarts:
-            assert hamming(choices(p, NB201_SIZES), anchor) == 1
+            assert min(hamming(choices(p, NB201_SIZES), a) for a in anchors) == 1
         proposer.observe(p, toy_reward(p))
 
 
 def test_restarts_when_the_region_is_exhausted():
     # only the first point scores: the incumbent stays while its 24 neighbours are tried
-    proposer = Proposer(NB201_SIZES, initial_points=1, learning=False, seed=0)
+    proposer = Proposer(NB201_SIZES, initial_points=1, learning=False, anchors=1, seed=0)
     first = proposer.propose()
     proposer.observe(first, 1.0)
     anchor = choices(first, NB201_SIZES)
@@ -149,8 +152,9 @@ def test_predictors_fit_a_linear_reward_and_rank_by_expected_improvement():
     assert list(np.argsort(normal_scores([3.0, 10.0, -5.0]))) == [2, 0, 1]
 
 
-def test_auto_predictor_is_linear_on_choices_and_a_gp_with_steps():
-    assert Proposer(NB201_SIZES).predictor_kind == "linear"
+def test_auto_predictor_is_a_gp():
+    assert Proposer(NB201_SIZES).predictor_kind == "gp"
+    assert Proposer(NB201_SIZES, predictor="linear").predictor_kind == "linear"
     assert Proposer([5, 0]).predictor_kind == "gp"
     assert Proposer([5, 8], ordinal=[False, True]).predictor_kind == "gp"
     assert Proposer([5], predictor=None).predictor_kind is None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras_tuner.engine import trial as trial_module
 
-from nases_tf.benchmarks import tuner_objective
+from nases_tf.benchmarks import tuner_benchmark, tuner_objective
 from nases_tf.benchmarks.tuner_objective import cheap_space, cheap_score
 from nases_tf.tuner import NASESOracle
 
@@ -136,7 +136,31 @@ def test_learning_off_keeps_the_candidates_but_not_their_order():
 
 @pytest.mark.slow
 def test_nases_finds_better_values_than_random_search_in_60_trials():
-    result = tuner_objective.compare(["random", "nases"], tuner_objective.seeds(3), [60])
+    report, = tuner_benchmark.compare([tuner_benchmark.CheapProblem()], ["random", "nases"],
+                                      3, [60], log=None)
+    result = report["strategies"]
     nases, random = result["nases"]["budgets"]["60"], result["random"]["budgets"]["60"]
     assert nases["mean"] > random["mean"] + 2 * math.hypot(nases["se"], random["se"]), result
     assert cheap_score(tuner_objective.OPTIMUM) == 1.0
+
+
+@pytest.mark.parametrize("learning", [True, False])
+def test_best_trials_follow_the_posterior_mean_and_the_tuner_follows_them(tmp_path, learning):
+    oracle = NASESOracle(objective=score_objective(), max_trials=16, seed=8,
+                         hyperparameters=cheap_space(), initial_points=5, learning=learning)
+    tuner = quiet(ScoreTuner(oracle, directory=str(tmp_path), project_name="best"))
+    tuner.search(verbose=0)
+    completed = [oracle.trials[i] for i in oracle.start_order]
+    best = oracle.get_best_trials(len(completed))
+    assert sorted(t.trial_id for t in best) == sorted(t.trial_id for t in completed)
+    if learning:
+        # a score is one noisy run: the order is the predictor's denoised estimate
+        units = [oracle._trial_points[t.trial_id] for t in best]
+        mean = oracle._proposer.posterior_mean(units)
+        assert list(mean) == sorted(mean, reverse=True)
+        point = oracle._proposer.points[oracle._proposer.best_index()]
+        assert np.allclose(units[0], point)
+    else:
+        assert [t.score for t in best] == sorted((t.score for t in completed), reverse=True)
+    assert tuner.get_best_hyperparameters()[0].values == best[0].hyperparameters.values
+    assert oracle.get_best_trials(40)[:len(best)] == best  # more than there are: all of them

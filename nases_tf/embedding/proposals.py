@@ -1,27 +1,36 @@
-"""Anchored proposals: a trust region around the best point so far, unseen points only.
+"""Anchored proposals: a trust region around the best points so far, unseen points only.
 
-Where rewards are exact and queries few (the keras-tuner Oracle, NAS-Bench-201, episodic
-search), NASES proposes around its *incumbent* (the best point so far) instead of walking
-the paper's chain. A point is a *decision vector* ``u`` in ``[0, 1]^m`` (the unit encoding):
+Where queries are few (the keras-tuner Oracle, NAS-Bench-201, episodic search), NASES
+proposes around its *incumbent* (the best point so far) instead of walking the paper's
+chain. A point is a *decision vector* ``u`` in ``[0, 1]^m`` (the unit encoding):
 slot ``i`` is discrete with ``sizes[i]`` choices (choice ``c`` is the centre of
 ``[c/K, (c+1)/K)``) or continuous (``sizes[i] == 0``, any value in ``[0, 1]``). A discrete
 slot whose choices are ordered may be marked *ordinal*: it then moves like a continuous
 slot and is snapped to its choices.
 
-The region around the incumbent holds the points that differ from it in at most ``radius``
+The region around a point holds the points that differ from it in at most ``radius``
 active discrete slots, with every active continuous slot moved by at most ``step``
-(a uniform step inside its unit interval). Like TuRBO's side length, the region grows after
-``success_tolerance`` consecutive improvements and shrinks after ``failure_tolerance``
-consecutive failures; when it holds no unseen point (or the continuous step has shrunk
-below ``min_step``) the search restarts from a fresh point. No point is proposed twice.
+(a uniform step inside its unit interval). The candidates of a proposal are the unseen
+points of the regions around the ``anchors`` best points so far. Like TuRBO's side length,
+the region grows after ``success_tolerance`` consecutive improvements of the incumbent and
+shrinks after ``failure_tolerance`` consecutive failures; when it holds no unseen point (or
+the continuous step has shrunk below ``min_step``) the search restarts from a fresh point.
+No point is proposed twice.
 
-Two learned parts rank the unseen candidates of the region, and both are switched off by
-``learning=False`` (the frozen ablation: identical candidates, random order, no updates):
+Rewards are noisy (one training run each), so "best" is judged by the reward predictor's
+posterior mean at the evaluated points, not by the luckiest observation: the incumbent, the
+anchors and ``best_index`` (what a search returns) all follow the posterior, and a success
+of the region is a change of the incumbent. With learning off (or no predictor) the
+observed rewards decide instead.
 
-- a ``RewardPredictor`` (a Gaussian process or Bayesian linear regression) on the one-hot
-  of the discrete slots, the values of the continuous and ordinal slots and, if asked
-  (``embedding_weight``), the stage-1 simulator's embedding of the point; candidates are
-  ranked by expected improvement;
+Two learned parts rank the unseen candidates, and both are switched off by
+``learning=False`` (the frozen ablation: the same way of making candidates, random order,
+the observed rewards choosing the anchors, no updates):
+
+- a ``RewardPredictor`` (a Gaussian process with a fitted noise term, or Bayesian linear
+  regression) on the one-hot of the discrete slots, the values of the continuous and
+  ordinal slots and, if asked (``embedding_weight``), the stage-1 simulator's embedding of
+  the point; candidates are ranked by expected improvement over the best posterior mean;
 - the REINFORCE policy, a Gaussian in embedding space whose mean is the embedding of the
   incumbent plus a learned offset (needs ``embed``); it adds its log-density, weighted by
   ``policy_weight`` (0 by default: it does not improve the ranking), to the predictor's
@@ -34,163 +43,11 @@ import math
 
 import numpy as np
 
+from nases_tf.embedding.predictor import RewardPredictor, expected_improvement, normal_scores
 from nases_tf.errors import ConfigError
 
 _INACTIVE = -1.0  # key value of an inactive slot: two points differing only there are equal
-
-
-def _std_normal_pdf(z):
-    return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
-
-
-def _std_normal_cdf(z):
-    return 0.5 * (1.0 + np.vectorize(math.erf)(z / math.sqrt(2.0)))
-
-
-def expected_improvement(mean, std, best):
-    """Expected improvement over ``best`` of Gaussian predictions (maximization).
-
-    Args:
-        mean: float array, predicted means.
-        std: float array of the same shape, predicted standard deviations.
-        best: the reward to improve on.
-    """
-    std = np.maximum(std, 1e-9)
-    z = (mean - best) / std
-    return (mean - best) * _std_normal_cdf(z) + std * _std_normal_pdf(z)
-
-
-def normal_scores(values):
-    """Ranks of ``values`` mapped to standard-normal quantiles (ties share a rank).
-
-    Rewards such as accuracies have a few far outliers (diverged runs) that would dominate a
-    least-squares fit; their normal scores keep the order and drop the scale.
-
-    Args:
-        values: float array of shape ``(n,)``.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    n = len(values)
-    if n == 1:
-        return np.zeros(1)
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(n)
-    ranks[order] = np.arange(n)
-    # average the ranks of ties so equal rewards get equal targets
-    _, inverse = np.unique(values, return_inverse=True)
-    sums = np.bincount(inverse, weights=ranks)
-    counts = np.bincount(inverse)
-    ranks = sums[inverse] / counts[inverse]
-    p = (ranks + 0.5) / n
-    return math.sqrt(2.0) * _erfinv(2.0 * p - 1.0)
-
-
-def _erfinv(x):
-    # Giles' single-precision approximation, refined by two Newton steps.
-    x = np.clip(np.asarray(x, dtype=np.float64), -1 + 1e-12, 1 - 1e-12)
-    w = -np.log((1.0 - x) * (1.0 + x))
-    small = w < 5.0
-    ws = w - 2.5
-    p1 = 2.81022636e-08
-    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503,
-              -0.00417768164, 0.246640727, 1.50140941):
-        p1 = c + p1 * ws
-    wl = np.sqrt(np.maximum(w, 5.0)) - 3.0
-    p2 = -0.000200214257
-    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613,
-              0.00943887047, 1.00167406, 2.83297682):
-        p2 = c + p2 * wl
-    y = np.where(small, p1, p2) * x
-    erf = np.vectorize(math.erf)
-    for _ in range(2):
-        y = y - (erf(y) - x) / (2.0 / math.sqrt(math.pi) * np.exp(-y * y))
-    return y
-
-
-class RewardPredictor:
-    """A regression model of the reward with predictive uncertainty, refitted from scratch.
-
-    Args:
-        kind: ``gp`` (Gaussian process, squared-exponential kernel, length scale and noise
-            chosen by marginal likelihood on a small grid) or ``linear`` (Bayesian linear
-            regression with a ridge prior).
-        ridge: prior precision of the linear model's weights (``linear`` only).
-        length: the GP's length scale, or None to choose it (with ``noise``) by marginal
-            likelihood on a small grid.
-        noise: the GP's noise variance (relative to the unit signal variance), or None.
-    """
-
-    KINDS = ("gp", "linear")
-    _LENGTHS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
-    _NOISES = (1e-3, 1e-2, 1e-1)
-
-    def __init__(self, kind="gp", ridge=1.0, length=None, noise=None):
-        if kind not in self.KINDS:
-            raise ConfigError(f"predictor {kind!r} is unknown, expected one of {self.KINDS}")
-        self.kind, self.ridge = kind, float(ridge)
-        self.length, self.noise = length, noise
-        self._fit = None
-
-    def fit(self, features, targets):
-        """Fits the model to ``features`` (float ``(n, d)``) and ``targets`` (float ``(n,)``).
-
-        Args:
-            features: float array ``(n, d)``.
-            targets: float array ``(n,)``, already standardized by the caller.
-        """
-        x = np.asarray(features, dtype=np.float64)
-        y = np.asarray(targets, dtype=np.float64)
-        if self.kind == "linear":
-            xb = np.hstack([x, np.ones((len(x), 1))])
-            a = xb.T @ xb + self.ridge * np.eye(xb.shape[1])
-            w = np.linalg.solve(a, xb.T @ y)
-            resid = y - xb @ w
-            noise = max(float(resid @ resid) / max(len(y) - 1, 1), 1e-3)
-            self._fit = ("linear", w, np.linalg.inv(a), noise)
-            return
-        sq = _sq_dists(x, x)
-        if self.length is not None:
-            k = np.exp(-sq / (2.0 * self.length ** 2)) + self.noise * np.eye(len(x))
-            chol = np.linalg.cholesky(k)
-            inv_chol = np.linalg.solve(chol, np.eye(len(x)))
-            self._fit = ("gp", x, self.length, inv_chol.T, inv_chol.T @ (inv_chol @ y))
-            return
-        best = None
-        for length in self._LENGTHS:
-            # one eigendecomposition serves every noise level of this length scale
-            lam, vec = np.linalg.eigh(np.exp(-sq / (2.0 * length * length)))
-            lam = np.maximum(lam, 0.0)
-            proj = vec.T @ y
-            for noise in self._NOISES:
-                nll = 0.5 * np.sum(proj * proj / (lam + noise)) + 0.5 * np.sum(np.log(lam + noise))
-                if best is None or nll < best[0]:
-                    best = (nll, length, noise, lam, vec, proj)
-        _, length, noise, lam, vec, proj = best
-        self.length, self.noise = float(length), float(noise)
-        self._fit = ("gp", x, length, vec / np.sqrt(lam + noise), vec @ (proj / (lam + noise)))
-
-    def predict(self, features):
-        """Predicted mean and standard deviation (float arrays ``(k,)``) at ``features``.
-
-        Args:
-            features: float array ``(k, d)``.
-        """
-        x = np.asarray(features, dtype=np.float64)
-        if self._fit[0] == "linear":
-            _, w, cov, noise = self._fit
-            xb = np.hstack([x, np.ones((len(x), 1))])
-            var = noise * np.einsum("ij,jk,ik->i", xb, cov, xb)
-            return xb @ w, np.sqrt(np.maximum(var, 1e-12))
-        _, xt, length, whitened, alpha = self._fit
-        ks = np.exp(-_sq_dists(x, xt) / (2.0 * length * length))
-        v = ks @ whitened
-        var = 1.0 - np.sum(v * v, axis=1)
-        return ks @ alpha, np.sqrt(np.maximum(var, 1e-12))
-
-
-def _sq_dists(a, b):
-    d = np.sum(a * a, 1)[:, None] + np.sum(b * b, 1)[None, :] - 2.0 * a @ b.T
-    return np.maximum(d, 0.0)
+_REFIT_GROWTH = 1.5  # the GP's hyperparameters are chosen again when the data grows this much
 
 
 class TrustRegion:
@@ -270,10 +127,10 @@ class Proposer:
         learning: False gives the frozen ablation (random ranking, no predictor or policy).
         initial_points: random points proposed before the region is used.
         region: a ``TrustRegion`` (None: the default one).
-        predictor: ``gp``, ``linear``, ``auto`` (``linear`` when every slot is an unordered
-            choice, as in architecture spaces, whose rewards are close to additive in the
-            choices; ``gp`` when some slot moves by a step, where the best value may lie
-            inside an interval) or None (random ranking even when learning).
+        predictor: ``gp``, ``linear``, ``auto`` (``gp``: with noisy rewards it ranks and
+            denoises better than the additive ``linear`` model, architecture spaces
+            included) or None (random ranking even when learning).
+        anchors: how many of the best points anchor a region of candidates.
         candidates: how many candidates to draw from a region too large to enumerate.
         restart_pool: random unseen points the predictor chooses a restart point from
             (1: a plain random restart).
@@ -294,7 +151,7 @@ class Proposer:
     """
 
     def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="auto",
-                 candidates=256, restart_pool=1, active=None, embed=None,
+                 anchors=3, candidates=256, restart_pool=1, active=None, embed=None,
                  embedding_weight=0.0, policy_weight=0.0, policy_learning_rate=0.1,
                  policy_sigma=0.5, seed=0, ordinal=None):
         self.sizes = [int(k) for k in sizes]
@@ -306,8 +163,11 @@ class Proposer:
                 f"{RewardPredictor.KINDS}")
         if policy_weight and embed is None:
             raise ConfigError("the policy scorer (policy_weight > 0) needs an embed callable")
+        if int(anchors) < 1:
+            raise ConfigError(f"anchors={anchors} must be at least 1")
         self.learning = bool(learning)
         self.initial_points = int(initial_points)
+        self.anchors = int(anchors)
         self.region = region or TrustRegion()
         self.num_candidates = int(candidates)
         self.restart_pool = max(int(restart_pool), 1)
@@ -323,8 +183,12 @@ class Proposer:
         # slots edited by choice (one-hot features) and slots moved by a step (value features)
         self._discrete = np.array([k > 0 and not o for k, o in zip(self.sizes, ordinal)])
         if predictor == "auto":
-            predictor = "linear" if self._discrete.all() else "gp"
+            predictor = "gp"
         self.predictor_kind = predictor
+        self._sizes_float = np.array(self.sizes, dtype=np.float64)
+        self._has_choices = self._sizes_float > 0
+        self._all_active = np.ones(len(self.sizes), dtype=bool)
+        self._all_active.setflags(write=False)
         self.rng = np.random.default_rng(seed)
         self.points, self.rewards = [], []
         self._seen = set()
@@ -334,20 +198,21 @@ class Proposer:
         self.policy_offset = None
         self._hyper = None  # [length, noise, observations when chosen] of the GP
         self._restarted = False  # the last proposal opened a fresh region
+        self._observations = 0  # rewards recorded so far (the fitted model's key)
+        self._fitted = None  # (observations, model, indices of the observed points)
 
     # -- points ---------------------------------------------------------------------------
 
     def _mask(self, u):
         if self.active is None:
-            return np.ones(len(self.sizes), dtype=bool)
+            return self._all_active
         return np.asarray(self.active(np.asarray(u, dtype=np.float64)), dtype=bool)
 
     def _snap(self, u):
         # discrete slots at their choice's centre, continuous ones clipped to [0, 1]
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
-        for i, k in enumerate(self.sizes):
-            if k:
-                u[i] = (min(math.floor(u[i] * k), k - 1) + 0.5) / k
+        k = self._sizes_float[self._has_choices]
+        u[self._has_choices] = (np.minimum(np.floor(u[self._has_choices] * k), k - 1) + 0.5) / k
         return u
 
     def key(self, u):
@@ -356,9 +221,10 @@ class Proposer:
         Args:
             u: decision vector ``(m,)``.
         """
-        u = self._snap(u)
-        mask = self._mask(u)
-        return tuple(round(float(v), 9) if on else _INACTIVE for v, on in zip(u, mask))
+        u = np.round(self._snap(u), 9)
+        if self.active is not None:
+            u[~self._mask(u)] = _INACTIVE
+        return tuple(u.tolist())
 
     def is_seen(self, u):
         """Whether ``u`` (or a point equal to it on its active slots) was proposed.
@@ -441,7 +307,8 @@ class Proposer:
         """
         units = np.asarray(units, dtype=np.float64).reshape(-1, len(self.sizes))
         cols = []
-        masks = np.array([self._mask(u) for u in units]).reshape(units.shape)
+        masks = np.ones(units.shape, dtype=bool) if self.active is None else \
+            np.array([self._mask(u) for u in units]).reshape(units.shape)
         for i, k in enumerate(self.sizes):
             if self._discrete[i]:
                 choice = np.minimum(np.floor(units[:, i] * k), k - 1).astype(int)
@@ -454,20 +321,64 @@ class Proposer:
             cols.append(self.embedding_weight * e)
         return np.hstack(cols)
 
+    def _model(self):
+        """The predictor fitted to every observed reward, or None (learning off, no
+        predictor, or fewer than two rewards). Fitted once per new observation."""
+        if not self.learning or self.predictor_kind is None:
+            return None
+        if self._fitted is not None and self._fitted[0] == self._observations:
+            return self._fitted[1]
+        idx = [i for i, r in enumerate(self.rewards) if r is not None]
+        if len(idx) < 2:
+            return None
+        ys = normal_scores([self.rewards[i] for i in idx])
+        model = self._predictor(len(ys))
+        model.fit(self.features(np.array([self.points[i] for i in idx])), ys)
+        if self._hyper is None or len(ys) >= _REFIT_GROWTH * self._hyper[2]:
+            self._hyper = [model.length, model.noise, len(ys)]
+        self._fitted = (self._observations, model, idx)
+        return model
+
+    def posterior_mean(self, units):
+        """The predictor's mean reward (in normal-score units) at decision vectors
+        ``units``, or None when there is no fitted predictor.
+
+        Args:
+            units: float array-like ``(k, m)``.
+        """
+        model = self._model()
+        if model is None:
+            return None
+        units = np.asarray(units, dtype=np.float64).reshape(-1, len(self.sizes))
+        return model.predict(self.features(units))[0]
+
+    def ranked(self):
+        """Indices of the points with an observed reward, best first: by the predictor's
+        posterior mean when it is fitted (a denoised estimate), else by the reward itself;
+        ties go to the earlier point."""
+        idx = [i for i, r in enumerate(self.rewards) if r is not None]
+        mean = self.posterior_mean([self.points[i] for i in idx]) if idx else None
+        value = [self.rewards[i] for i in idx] if mean is None else list(mean)
+        return [i for _, i in sorted(zip(value, idx), key=lambda t: (-t[0], t[1]))]
+
+    def best_index(self):
+        """Index into ``points`` of the point the search would return (the first of
+        ``ranked``), or None before any reward."""
+        order = self.ranked()
+        return order[0] if order else None
+
     def _scores(self, cands):
         """Ranking scores of candidate points (higher first); random when frozen."""
         noise = self.rng.random(len(cands))
         if not self.learning:
             return noise
         score = np.zeros(len(cands))
-        if self.predictor_kind is not None and len(self.rewards_seen()) >= 2:
-            xs, ys = self._training_set()
-            model = self._predictor(len(ys))
-            model.fit(self.features(xs), ys)
-            if self._hyper is None or len(ys) >= 2 * self._hyper[2]:
-                self._hyper = [model.length, model.noise, len(ys)]
+        model = self._model()
+        if model is not None:
             mean, std = model.predict(self.features(cands))
-            score = score + expected_improvement(mean, std, float(np.max(ys)))
+            best = float(np.max(self.posterior_mean(
+                [self.points[i] for i in self._fitted[2]])))
+            score = score + expected_improvement(mean, std, best)
             score = score / (np.std(score) + 1e-12)
         if self.policy_weight and self.policy_offset is not None:
             e = np.asarray(self.embed(cands.astype(np.float32)), dtype=np.float64)
@@ -477,8 +388,8 @@ class Proposer:
         return score + 1e-9 * noise
 
     def _predictor(self, count):
-        # the GP's length scale and noise are chosen again each time the data doubles
-        if self._hyper is None or count >= 2 * self._hyper[2]:
+        # the GP's length scale and noise are chosen again each time the data grows by half
+        if self._hyper is None or count >= _REFIT_GROWTH * self._hyper[2]:
             return RewardPredictor(self.predictor_kind)
         return RewardPredictor(self.predictor_kind, length=self._hyper[0],
                                noise=self._hyper[1])
@@ -486,12 +397,6 @@ class Proposer:
     def rewards_seen(self):
         """The rewards observed so far (failed evaluations left out)."""
         return [r for r in self.rewards if r is not None]
-
-    def _training_set(self):
-        idx = [i for i, r in enumerate(self.rewards) if r is not None]
-        xs = np.array([self.points[i] for i in idx])
-        ys = normal_scores([self.rewards[i] for i in idx])
-        return xs, ys
 
     def _policy_mean(self):
         anchor = np.array([self.points[self.incumbent]], dtype=np.float32)
@@ -519,7 +424,7 @@ class Proposer:
         shrunk_away = self._has_continuous() and self.region.step < self.region.min_step
         if self.incumbent is not None and len(self.points) >= self.initial_points and \
                 not shrunk_away:
-            cands = self._neighbours(np.array(self.points[self.incumbent]))
+            cands = self._candidates()
             if len(cands):
                 point = cands[int(np.argmax(self._scores(cands)))]
             elif self.region.radius < self.region.max_radius and not self._has_continuous():
@@ -533,6 +438,19 @@ class Proposer:
         self.points.append([float(v) for v in point])
         self.rewards.append(None)
         return list(self.points[-1])
+
+    def _candidates(self):
+        """The unseen points of the regions around the anchors, as an array ``(k, m)``: the
+        incumbent and the next best points (``ranked``), ``anchors`` in all."""
+        order = [self.incumbent] + [i for i in self.ranked() if i != self.incumbent]
+        out, keys = [], set()
+        for i in order[:self.anchors]:
+            for u in self._neighbours(np.array(self.points[i])):
+                k = self.key(u)
+                if k not in keys:
+                    keys.add(k)
+                    out.append(u)
+        return np.array(out).reshape(-1, len(self.sizes))
 
     def _has_continuous(self):
         return bool(np.any(~self._discrete))
@@ -580,7 +498,16 @@ class Proposer:
             return
         reward = float(reward)
         self.rewards[index] = reward
+        self._observations += 1
         self._update_policy(self.points[index], reward)
+        if self._model() is not None:
+            # noisy rewards: the incumbent is the best posterior mean, wherever it lies
+            best = self.best_index()
+            if self.incumbent is not None and len(self.points) > self.initial_points:
+                self.region.record(best != self.incumbent)
+            self.best = self.incumbent = best
+            self._restarted = False
+            return
         if self.best is None or reward > self.rewards[self.best]:
             self.best = index
         if self.incumbent is None or self._restarted:
@@ -619,6 +546,8 @@ class Proposer:
         """
         self.points = [[float(v) for v in p] for p in state["points"]]
         self.rewards = [None if r is None else float(r) for r in state["rewards"]]
+        self._observations = sum(r is not None for r in self.rewards)
+        self._fitted = None
         self._seen = {self.key(p) for p in self.points}
         self.incumbent, self.best = state["incumbent"], state["best"]
         self.restarts = int(state["restarts"])

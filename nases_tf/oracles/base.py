@@ -74,6 +74,23 @@ class SearchOracle(AtomicOracleStateMixin, oracle_module.Oracle):
         super().__init__(**kwargs)
         self._max_collisions = int(max_collisions)
 
+    def _awaiting(self):
+        """Ids of trials whose end the algorithm has not filed yet (subclasses that learn
+        from ended trials override it, with ``_absorb``)."""
+        return []
+
+    def _absorb(self, trial):
+        """Files an ended trial's result into the algorithm's state."""
+
+    def reload(self):
+        """Reloads trials and state, then files the trials that ended after the last save
+        (a kill between keras-tuner's trial and oracle writes)."""
+        super().reload()
+        for trial_id in list(self._awaiting()):
+            trial = self.trials.get(trial_id)
+            if trial is not None and trial_id in self.end_order:
+                self._absorb(trial)
+
     def _rng(self):
         """A fresh ``numpy.random.Generator`` for one call, from the seed and seed state."""
         rng = np.random.default_rng([int(self.seed) % 2**63, int(self._seed_state) % 2**63])

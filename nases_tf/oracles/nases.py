@@ -45,12 +45,17 @@ class NASESOracle(SearchOracle):
 
     ``proposals="trust_region"`` (default): anchored, local, never-repeating proposals
     (``embedding.proposals.Proposer``): after ``initial_points`` random trials, the unseen
-    points of a trust region around the best trial so far (one edit of a choice, a step of
-    an ordered or continuous value; it grows and shrinks as TuRBO's does, and restarts
-    elsewhere when used up), ranked by a reward predictor fitted to the completed trials
-    (expected improvement). With ``embedding_weight`` or ``policy_weight`` the stage-1
-    simulator's embedding joins the predictor's features and the REINFORCE policy scores
-    the candidates; both are off by default, as they did not beat their ablation.
+    points of trust regions around the ``anchors`` best trials so far (one edit of a
+    choice, a step of an ordered or continuous value; the region grows and shrinks as
+    TuRBO's does, and restarts elsewhere when used up), ranked by a reward predictor
+    fitted to the completed trials (a Gaussian process with a noise term; expected
+    improvement). A score is one noisy measurement (one training run), so "best" means the
+    highest posterior mean of the predictor among the completed trials, not the luckiest
+    score: it anchors the regions, and ``get_best_trials`` (hence the Tuner's
+    ``get_best_hyperparameters`` and ``get_best_models``) returns trials in that order.
+    With ``embedding_weight`` or ``policy_weight`` the stage-1 simulator's embedding joins
+    the predictor's features and the REINFORCE policy scores the candidates; both are off
+    by default, as they did not beat their ablation.
 
     ``proposals="decoded"|"elitist"|"best"``: the paper's search read literally: a
     simulator/decoder pair pretrained on ``U[0,1]^m`` (stage 1, ``embedding.pretraining``)
@@ -96,12 +101,15 @@ class NASESOracle(SearchOracle):
             ``"decoded"`` (the paper's chain), ``"elitist"`` or ``"best"``.
         state_update: the chain mode under its former name; given, it sets ``proposals``.
         learning: Boolean, default True. False switches every learned part off (the
-            predictor's ranking, the policy, REINFORCE steps) and leaves the proposals as
-            they are: the ablation that the learned parts are measured against.
+            predictor's ranking and posterior, the policy, REINFORCE steps) and leaves the
+            way proposals are made as it is: the ablation that the learned parts are
+            measured against. Without learning, "best" is the best score, as in
+            keras-tuner's other oracles.
         initial_points: random trials before the trust region is used.
-        predictor: the trust region's reward predictor: ``"auto"`` (Bayesian linear
-            regression when every slot is an unordered choice, a Gaussian process
-            otherwise), ``"linear"``, ``"gp"`` or None (random ranking).
+        predictor: the trust region's reward predictor: ``"auto"`` (a Gaussian process),
+            ``"gp"``, ``"linear"`` (Bayesian linear regression) or None (random ranking,
+            best by score).
+        anchors: how many of the best trials anchor a trust region of candidates.
         embedding_weight: weight of the stage-1 embedding among the predictor's features.
         policy_weight: weight of the REINFORCE policy's score in the ranking.
     """
@@ -129,6 +137,7 @@ class NASESOracle(SearchOracle):
         learning=True,
         initial_points=10,
         predictor="auto",
+        anchors=3,
         embedding_weight=0.0,
         policy_weight=0.0,
         **kwargs,
@@ -162,6 +171,7 @@ class NASESOracle(SearchOracle):
         self.learning = bool(learning)
         self.initial_points = int(initial_points)
         self.predictor = predictor
+        self.anchors = int(anchors)
         self.embedding_weight = float(embedding_weight)
         self.policy_weight = float(policy_weight)
         self._reset_search_state()
@@ -172,6 +182,7 @@ class NASESOracle(SearchOracle):
         self._simulator = self._decoder = self._controller = self._chains = None
         self._coder_lists = None  # JSON lists of the frozen coder's weights, made once
         self._records = {}  # trial_id -> {"chain", "state", "embedding", "candidate"[, "reward"]}
+        self._trial_points = {}  # trial_id -> the proposer's point of an ended trial
         self._pending = []  # trial ids completed with a finite reward, awaiting an update
         self._next_chain = 0
         self._proposer = None  # trust_region: the Proposer over the current slots
@@ -297,7 +308,7 @@ class NASESOracle(SearchOracle):
         return Proposer(
             self._codec.sizes(space), learning=self.learning,
             initial_points=self.initial_points, predictor=self.predictor,
-            active=self._codec.active(space), ordinal=self._codec.ordinal(space),
+            anchors=self.anchors, active=self._codec.active(space), ordinal=self._codec.ordinal(space),
             embed=embed, embedding_weight=self.embedding_weight,
             policy_weight=self.policy_weight,
             seed=[int(self.seed) % 2**63, len(self._codec.names)])
@@ -372,6 +383,7 @@ class NASESOracle(SearchOracle):
                 finite = score is not None and math.isfinite(float(score))
                 self._proposer.observe(self._codec.pad(record["point"]),
                                        self._reward(score) if finite else None)
+                self._trial_points[trial.trial_id] = record["point"]
                 del self._records[trial.trial_id]
             return
         if trial.status == trial_module.TrialStatus.COMPLETED:
@@ -415,17 +427,39 @@ class NASESOracle(SearchOracle):
         self._maybe_update()
         self.save()
 
-    def reload(self):
-        """Reloads trials and state; files trials that ended after the last save."""
-        super().reload()
-        for trial_id in list(self._records):
-            trial = self.trials.get(trial_id)
-            if trial is not None and trial_id in self.end_order:
-                self._absorb(trial)
+    def get_best_trials(self, num_trials=1):
+        """Returns the best `Trial`s: with the trust region learning, the completed trials
+        in the order of the reward predictor's posterior mean at their points (a denoised
+        estimate of each trial's score), then the others; otherwise by score, as every
+        keras-tuner Oracle.
+
+        Args:
+            num_trials: Optional number of trials to return. Defaults to 1.
+        """
+        completed = self._completed(self.start_order)
+        if not (self._trust_region and completed and self._proposer is not None):
+            return super().get_best_trials(num_trials)
+        completed = [t for t in completed if t.trial_id in self._trial_points]
+        mean = self._proposer.posterior_mean(
+            [self._codec.pad(self._trial_points[t.trial_id]) for t in completed]) \
+            if completed else None
+        if mean is None:
+            return super().get_best_trials(num_trials)
+        order = sorted(range(len(completed)), key=lambda i: (-mean[i], i))
+        best = [completed[i] for i in order]
+        if len(best) < num_trials:
+            ranked = {t.trial_id for t in best}
+            best += [t for t in super().get_best_trials(len(self.trials))
+                     if t.trial_id not in ranked]
+        return best[:num_trials]
+
+    def _awaiting(self):
+        return list(self._records)
 
     def get_state(self):
         state = super().get_state()
         nases = {"names": self._codec.names, "records": self._records,
+                 "trial_points": self._trial_points,
                  "proposer": None if self._proposer is None else self._proposer.get_state(),
                  "pending": self._pending, "next_chain": self._next_chain,
                  "coder_metrics": self.coder_metrics, "last_update": self.last_update}
@@ -446,6 +480,7 @@ class NASESOracle(SearchOracle):
         nases = state.get("nases") or {}
         self._codec = UnitCodec(nases.get("names", []))
         self._records = dict(nases.get("records", {}))
+        self._trial_points = dict(nases.get("trial_points", {}))
         self._pending = list(nases.get("pending", []))
         self._next_chain = int(nases.get("next_chain", 0))
         self.coder_metrics = nases.get("coder_metrics", {})
@@ -471,7 +506,7 @@ ORACLE_ARGUMENTS = (
     "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
     "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
     "max_collisions", "proposals", "state_update", "learning", "initial_points", "predictor",
-    "embedding_weight", "policy_weight")
+    "anchors", "embedding_weight", "policy_weight")
 
 
 class NASES(AtomicTunerStateMixin, tuner_module.Tuner):
