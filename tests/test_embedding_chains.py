@@ -69,3 +69,22 @@ def test_repeated_proposals_are_skipped_and_exhaustion_is_reported(small_coder):
 def test_unknown_mode_is_refused(small_coder):
     with pytest.raises(ValueError, match="chain mode 'greedy' is unknown"):
         _chains(small_coder, "greedy")
+
+
+def test_nearest_unseen_changes_the_fewest_and_nearest_choices():
+    from nases_tf.embedding.chains import nearest_unseen
+
+    sizes = [5, 5, 0]
+    decoded = np.array([0.31, 0.58, 0.77])  # choices 1 and 2; slot 3 continuous
+    tried = {(1, 2)}
+
+    def is_new(u):
+        return (min(int(u[0] * 5), 4), min(int(u[1] * 5), 4)) not in tried
+
+    first = nearest_unseen(decoded, sizes, is_new)
+    assert np.allclose(first, [0.3, 0.7, 0.77])  # the own choices are tried: one change
+    tried.update({(1, c) for c in range(5)} | {(c, 2) for c in range(5)})
+    # every one-change point is tried: the nearest pair of changes is choices (2, 3)
+    assert np.allclose(nearest_unseen(decoded, sizes, is_new), [0.5, 0.7, 0.77])
+    tried.update({(a, b) for a in range(5) for b in range(5)})
+    assert nearest_unseen(decoded, sizes, is_new) is None

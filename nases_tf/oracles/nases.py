@@ -110,6 +110,9 @@ class NASESOracle(SearchOracle):
             ``"gp"``, ``"linear"`` (Bayesian linear regression) or None (random ranking,
             best by score).
         anchors: how many of the best trials anchor a trust region of candidates.
+        decode_unseen: Boolean, default True. The chains' decoded sample, when its values
+            were tried already, becomes the nearest untried values (one or two changed
+            choices) instead of being drawn again.
         embedding_weight: weight of the stage-1 embedding among the predictor's features.
         policy_weight: weight of the REINFORCE policy's score in the ranking.
     """
@@ -138,6 +141,7 @@ class NASESOracle(SearchOracle):
         initial_points=10,
         predictor="auto",
         anchors=3,
+        decode_unseen=True,
         embedding_weight=0.0,
         policy_weight=0.0,
         **kwargs,
@@ -172,6 +176,7 @@ class NASESOracle(SearchOracle):
         self.initial_points = int(initial_points)
         self.predictor = predictor
         self.anchors = int(anchors)
+        self.decode_unseen = bool(decode_unseen)
         self.embedding_weight = float(embedding_weight)
         self.policy_weight = float(policy_weight)
         self._reset_search_state()
@@ -335,7 +340,7 @@ class NASESOracle(SearchOracle):
         self._next_chain = (chain + 1) % self._controller.num_chains
         proposal = self._chains.propose(
             chain, lambda unit: not self._duplicate(self._codec.to_values(space, unit)),
-            self._max_collisions)
+            self._max_collisions, self._codec.sizes(space) if self.decode_unseen else None)
         if proposal is not None:
             state, embedding, decoded = proposal
             values = self._codec.to_values(space, decoded)
@@ -506,7 +511,7 @@ ORACLE_ARGUMENTS = (
     "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
     "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
     "max_collisions", "proposals", "state_update", "learning", "initial_points", "predictor",
-    "anchors", "embedding_weight", "policy_weight")
+    "anchors", "decode_unseen", "embedding_weight", "policy_weight")
 
 
 class NASES(AtomicTunerStateMixin, tuner_module.Tuner):

@@ -13,6 +13,7 @@ logging (``optuna.logging.set_verbosity(optuna.logging.WARNING)`` quiets them).
 
 import math
 
+import keras_tuner
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine import trial as trial_module
 from keras_tuner.engine import tuner as tuner_module
@@ -233,6 +234,7 @@ class TPEOracle(SearchOracle):
         self._records[number].update(state=state.name,
                                      value=float(score) if finite else None)
 
+    @keras_tuner.synchronized
     def end_trial(self, trial):
         """Ends the trial as keras-tuner does, then tells TPE its score.
 
