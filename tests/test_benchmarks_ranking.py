@@ -6,11 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from nases_tf import data, fileio
+from nases_tf import data
 from nases_tf.benchmarks import ranking
 from nases_tf.embedding.config import EmbeddingConfig
-from nases_tf.search import SearchConfig
+from nases_tf.search.config import SearchConfig
+from nases_tf.search.schedules import Levers
 from nases_tf.spaces import MacroSpace
+from nases_tf.training.config import RuntimeConfig
+from nases_tf.storage import fileio
 
 
 def test_kendall_tau_percentile_and_standard_error():
@@ -34,12 +37,13 @@ def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp
                                        search_seeds=1, episodic_seeds=1, episodic_epochs=1,
                                        episodic_controller_steps=1)
     base = SearchConfig(epochs=1, batch_size=64, filters=4, controller_steps=1,
-                        embedding=EmbeddingConfig(coder="mlp", embedding_dim=2,
-                                                  pretrain_steps=20, samples_per_update=2),
-                        rescore_samples=2, rescore_top=1, finetune_steps=2, verbose=0)
+                        rescore_samples=2, rescore_top=1, levers=Levers(finetune_steps=2))
+    embedding = EmbeddingConfig(coder="mlp", embedding_dim=2, pretrain_steps=20,
+                                samples_per_update=2)
 
     def config_for(kind, seed):
-        return dataclasses.replace(base, reward=kind, seed=seed)
+        return (dataclasses.replace(base, reward=kind), embedding,
+                RuntimeConfig(seed=seed, verbose=0))
 
     report = ranking.run_benchmark(space, images, settings, config_for, str(tmp_path),
                                    log=lambda line: None)

@@ -5,9 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from nases_tf import encoding
 from nases_tf.errors import ArchitectureError
-from nases_tf.spaces import MACRO_OPS, MacroSpace, make_space, space_from_config
+from nases_tf.spaces import MACRO_OPS, MacroSpace, encoding, make_space, space_from_config
 
 
 def test_unit_encoding_is_interval_centre_and_decodes_back():

@@ -15,7 +15,7 @@ import keras_tuner
 import numpy as np
 from keras_tuner.engine import base_tuner
 
-from nases_tf import fileio
+from nases_tf.storage import fileio
 
 OBJECTIVE = keras_tuner.Objective("score", direction="max")
 OPTIMUM = {"activation": "gelu", "units": 256, "layers": 5, "lr": 3e-3, "dropout": 0.2,
