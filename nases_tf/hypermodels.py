@@ -29,7 +29,7 @@ class MacroHyperModel(keras_tuner.HyperModel):
     ``op_i`` among the five op names (``MACRO_OPS``) and one ``Boolean`` ``skip_i_j`` per
     earlier layer ``j``, builds the standalone network of that architecture
     (``nases_tf.networks.build_network``) and compiles it with the paper's child
-    recipe (``nases_tf.child_training.compile_child``: Nesterov SGD on an SGDR schedule
+    recipe (``nases_tf.training.child.compile_child``: Nesterov SGD on an SGDR schedule
     whose first cycle spans ``epochs`` epochs of ``steps_per_epoch`` batches, sparse
     cross-entropy on logits, ``accuracy``).
 

@@ -32,7 +32,10 @@ def test_kendall_tau_percentile_and_standard_error():
 
 def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp_path):
     space = MacroSpace(2)
-    images = data.load_images(f"npz:{natural_npz}")
+    full = data.load_images(f"npz:{natural_npz}")
+    # 640 training photos: 9 search-training batches of 64 and 1 validation batch
+    images = data.ImageData(full.train_x[:640], full.train_y[:640], full.test_x[:128],
+                            full.test_y[:128], full.num_classes, full.source)
     settings = ranking.RankingSettings(archs=2, standalone_epochs=1, standalone_seeds=1,
                                        search_seeds=1, episodic_seeds=1, episodic_epochs=1,
                                        episodic_controller_steps=1)

@@ -16,6 +16,7 @@ SMALL = ["--stage=final", "--arch=random", "--layers=6", "--filters=16", "--batc
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("finished_run")  # one worker makes the shared run
 def test_stage_all_writes_every_stage_and_a_rerun_for_another_space_is_refused(finished_run):
     flags, out, done = finished_run
     arch = read_json(out / "search" / "arch.json")

@@ -149,6 +149,7 @@ def test_results_without_a_record_are_not_reused(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("finished_run")  # one worker makes the shared run
 def test_reruns_into_a_finished_run_with_other_levers_are_refused(finished_run):
     flags, out, _ = finished_run
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -165,6 +166,7 @@ def test_reruns_into_a_finished_run_with_other_levers_are_refused(finished_run):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("finished_run")  # one worker makes the shared run
 def test_overwrite_starts_afresh_and_a_new_search_is_not_answered_by_the_old_final(copy_run):
     flags, out = copy_run
     (out / "search" / "run.json").write_text((DATA / "run_json_format_1_search.json")

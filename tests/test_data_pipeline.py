@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from nases_tf import data
 from nases_tf.data import pipeline
-from nases_tf.errors import DataError
+from nases_tf.errors import DataError, SettingError
 
 
 def test_natural_npz_loads_with_deterministic_splits(natural_npz):
@@ -104,7 +104,7 @@ def test_missing_file_unknown_spec_and_too_few_examples(tmp_path):
         data.load_images(f"npz:{tmp_path}/nope.npz")
     with pytest.raises(DataError, match="expected 'cifar10' or 'npz:PATH'"):
         data.load_images("mnist")
-    with pytest.raises(DataError, match="fewer than one batch of --batch_size=128"):
+    with pytest.raises(SettingError, match="batch_size=128 is more than the 10 examples"):
         pipeline.train_batches(np.zeros((10, 32, 32, 3), np.uint8), np.zeros(10), 128, 0,
                            np.zeros(3, np.float32), np.ones(3, np.float32))
 
@@ -127,6 +127,6 @@ def test_cifar10_download_failure_names_the_override(monkeypatch):
         raise ConnectionError("Max retries exceeded with url: cifar-10-binary.tar.gz")
 
     monkeypatch.setattr(tfds, "load", offline)
-    with pytest.raises(DataError, match=r"could not load CIFAR-10.*--dataset=npz:PATH") as info:
+    with pytest.raises(DataError, match=r"could not load CIFAR-10.*use an npz:PATH dataset") as info:
         data.load_images("cifar10")
     assert "\n" not in str(info.value)

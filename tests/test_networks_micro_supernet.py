@@ -190,7 +190,7 @@ def test_fused_sgd_only_for_a_plain_momentum_sgd():
 
 
 def test_a_momentum_swapped_for_a_variable_is_read_by_the_traced_functions(supernet, batch):
-    # BN re-estimation (supernet_scoring) sets every BN layer's momentum to a variable
+    # BN re-estimation (search.scoring) sets every BN layer's momentum to a variable
     images, _ = batch
     arch = supernet.arch_tensor(_archs()[0])
     forward = tf.function(lambda x, a: supernet((x, a), training=True))

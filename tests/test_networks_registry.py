@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from nases_tf.errors import ConfigError
+from nases_tf.errors import ConfigError, SettingError
 from nases_tf.networks import (MacroSupernet, MicroSupernet, build_macro_model, build_network,
                                build_supernet, count_params, has_supernet, register_network)
 from nases_tf.spaces import MacroSpace, MicroSpace, NasBench201Space
@@ -71,12 +71,13 @@ def test_registry_builds_each_spaces_networks():
     assert has_supernet("macro") and has_supernet("micro") and not has_supernet("nasbench201")
 
 
-def test_registry_names_the_flag_of_a_space_without_networks():
+def test_registry_names_a_space_without_networks_and_the_setting_that_needs_one():
     space = NasBench201Space()
     arch = space.sample(np.random.default_rng(0))
-    with pytest.raises(ConfigError, match="--space=nasbench201"):
+    with pytest.raises(ConfigError, match="search space 'nasbench201' has no image network"):
         build_network(space, arch)
-    with pytest.raises(ConfigError, match="--reward=episodic"):
+    with pytest.raises(SettingError, match="SearchConfig.reward='weight_sharing' needs a "
+                                           "supernet"):
         build_supernet(space)
 
 

@@ -24,12 +24,16 @@ TINY = dict(batch_size=64, filters=8, controller_steps=3, samples_per_update=3,
 
 @pytest.fixture(scope="module")
 def setting(natural_npz, tmp_path_factory):
-    """A 4-layer macro space, a quickly trained mlp coder and the natural images."""
+    """A 4-layer macro space, a quickly trained mlp coder and 640 of the natural images'
+    training photos (search split: 9 training batches of 64 and 1 validation batch; what
+    the tests check does not depend on the size)."""
     space = MacroSpace(4)
     coder = Coder(space, EmbeddingConfig(coder="mlp", embedding_dim=4, pretrain_steps=200),
                   log_every=200)
     coder.pretrain(str(tmp_path_factory.mktemp("coder")), verbose=0)
-    images = data.load_images(f"npz:{natural_npz}")
+    full = data.load_images(f"npz:{natural_npz}")
+    images = data.ImageData(full.train_x[:640], full.train_y[:640], full.test_x, full.test_y,
+                            full.num_classes, full.source)
     return space, coder, images
 
 

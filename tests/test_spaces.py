@@ -81,5 +81,5 @@ def test_validation_errors_name_the_problem():
 
 def test_unknown_space_is_a_config_error():
     from nases_tf.errors import ConfigError
-    with pytest.raises(ConfigError, match="--space='hyper' is unknown"):
+    with pytest.raises(ConfigError, match="SpaceConfig.name='hyper' is unknown"):
         make_space("hyper")

@@ -127,6 +127,7 @@ def test_json_missing_required_keys_names_them(tmp_path):
 # -- the command line -------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("finished_run")  # one worker makes the shared run
 def test_cli_recovers_from_a_garbage_state_file_and_refuses_a_lost_checkpoint(copy_run):
     from cli_helpers import run
 

@@ -11,6 +11,7 @@ from absl import app, flags
 from nases_tf.benchmarks.ranking import RankingSettings, format_report, run_benchmark, write_plot
 from nases_tf.cli import config as run_config, flags as cli_flags
 from nases_tf.errors import NasesError, SettingError
+from nases_tf.storage import fileio
 
 # The help of the flags that set ``RankingSettings`` (their defaults come from it).
 _SETTING_HELP = {
@@ -70,8 +71,6 @@ def main(argv):
     report = run_benchmark(config.space.build(), config.data.load(), ranking, config_for,
                            config.output_dir, cache_dir=values.cache_dir)
     path = values.output_json or os.path.join(config.output_dir, "ranking.json")
-    from nases_tf.storage import fileio
-
     fileio.write_json(path, report)
     print(format_report(report))
     print(f"report written to {path}")

@@ -11,7 +11,7 @@ import numpy as np
 
 from nases_tf.errors import DataError
 
-SPLIT_SEED = 20190909  # fixed: the search split never depends on --seed
+SPLIT_SEED = 20190909  # fixed: the search split never depends on the run seed
 NPZ_TEST_FRACTION = 1 / 6  # CIFAR-10's 10k of 60k, for .npz files without a test split
 
 

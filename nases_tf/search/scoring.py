@@ -10,7 +10,7 @@ Two ways to normalize a path's activations when it is scored:
 
 A reward averages ``reward_batches`` validation batches (0: the whole split, cut into full
 batches because the steps have a static batch size). A final score (``full_reward``) may
-first fine-tune the path from the shared weights (``path_finetuning``); the controller's
+first fine-tune the path from the shared weights (``search.finetuning``); the controller's
 minibatch rewards never do.
 """
 

@@ -37,7 +37,7 @@ def check_architecture_json(space, obj, source):
     Args:
         space: the search space.
         obj: the parsed ``architecture`` object.
-        source: where it came from, for messages (e.g. ``--arch=a.json``).
+        source: where it came from, for messages (e.g. a file name).
     """
     template = space.to_json(tuple(0 for _ in space.sizes))
     if isinstance(template, dict) and isinstance(obj, dict):

@@ -65,7 +65,7 @@ def train_and_score(space, arch, train_x, train_y, val_x, val_y, epochs, batch_s
     Args:
         space, arch: the architecture.
         train_x, train_y, val_x, val_y: uint8 images and labels of the search split.
-        epochs: training epochs (``--episode_epochs``).
+        epochs: training epochs (``SearchConfig.episode_epochs`` for episodic rewards).
         batch_size, filters, num_classes: child settings.
         seed: data order and augmentation seed.
         cutout: cutout side (0: off).
