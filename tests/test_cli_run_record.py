@@ -153,8 +153,9 @@ def test_results_without_a_record_are_not_reused(tmp_path):
 def test_reruns_into_a_finished_run_with_other_levers_are_refused(finished_run):
     flags, out, _ = finished_run
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    # TINY_RUN's own lever flags (fine-tuning, re-ranking) override either schedule
     cases = [(["--ws_schedule=paper"], ["--train_paths: uniform -> controller",
-                                         "--finetune_steps: 3 -> 0"]),
+                                         "--bn_batches: 4 -> 0"]),
              (["--bn_batches=2"], ["--bn_batches: 4 -> 2"]),
              (["--chain_mode=best"], ["--chain_mode: decoded -> best"]),
              (["--stage=final", "--final_epochs=2"], ["--final_epochs: 1 -> 2"])]
