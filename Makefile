@@ -21,12 +21,13 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) bin/run_nases.py --flagfile=configs/demo.cfg --dataset=$(DATASET) --output_dir=$(DEMO_DIR)
 
+# Two test processes (pytest-xdist), one per core of the development machines.
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup tests
 
 # The inner loop: everything but the tests marked slow.
 test-fast: install
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow" tests
 
 clean:
 	rm -rf $(VENV) runs

@@ -5,7 +5,7 @@ Example (the small default: demo sizes on the shipped natural images):
     python bin/benchmark_ranking.py --output_dir=runs/ranking
 
 Every flag of bin/run_nases.py describes the search (e.g. --ws_schedule=paper,
---flagfile=configs/paper_search.cfg on a GPU); see nases_tf/benchmarks/ranking.py.
+--flagfile=configs/paper_search.cfg on a GPU); see nases_tf/benchmarks/ranking.py and nases_tf/cli/ranking.py.
 """
 
 import os
@@ -13,7 +13,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nases_tf.benchmarks import ranking  # noqa: E402
+from nases_tf.cli import ranking  # noqa: E402
 
 if __name__ == "__main__":
     ranking.run()

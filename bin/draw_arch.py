@@ -6,7 +6,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from nases_tf import draw_cli  # noqa: E402
+from nases_tf.cli import draw  # noqa: E402
 
 if __name__ == "__main__":
-    draw_cli.run()
+    draw.run()

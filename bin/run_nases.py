@@ -2,9 +2,9 @@
 """NASES from the command line: python bin/run_nases.py --flagfile=configs/demo.cfg"""
 from absl import flags
 
-from nases_tf import cli
+from nases_tf.cli import flags as run_flags, main
 
-flags.adopt_module_key_flags(cli)  # --help lists the project's flags
+flags.adopt_module_key_flags(run_flags)  # --help lists the project's flags
 
 if __name__ == "__main__":
-    cli.run()
+    main.run()

@@ -15,3 +15,20 @@ class DataError(NasesError):
 
 class ConfigError(NasesError):
     """A flag or setting has a value nases_tf cannot use."""
+
+
+class SettingError(ConfigError):
+    """A setting of a config (a dataclass field) has a value nases_tf cannot use.
+
+    The message names the setting as ``ConfigClass.field``; the command line names it by
+    its flag instead.
+
+    Args:
+        setting: the setting's name, ``ConfigClass.field`` (or a bare field name).
+        value: the value refused.
+        problem: what is wrong with it, e.g. ``must be >= 1``.
+    """
+
+    def __init__(self, setting, value, problem):
+        super().__init__(f"{setting}={value!r} {problem}")
+        self.setting, self.value, self.problem = setting, value, problem

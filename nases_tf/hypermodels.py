@@ -9,10 +9,10 @@ for a few epochs, the episodic NASES of the authors' code.
 import keras_tuner
 import numpy as np
 
-from nases_tf import data
-from nases_tf.child_training import compile_child
+from nases_tf.data import pipeline
 from nases_tf.networks import build_network
 from nases_tf.spaces.macro import MACRO_OPS, MacroSpace
+from nases_tf.training.child import compile_child
 
 # CIFAR-10's 45k-image search split in batches of 128.
 CIFAR10_SEARCH_STEPS = 45000 // 128
@@ -29,7 +29,7 @@ class MacroHyperModel(keras_tuner.HyperModel):
     ``op_i`` among the five op names (``MACRO_OPS``) and one ``Boolean`` ``skip_i_j`` per
     earlier layer ``j``, builds the standalone network of that architecture
     (``nases_tf.networks.build_network``) and compiles it with the paper's child
-    recipe (``nases_tf.child_training.compile_child``: Nesterov SGD on an SGDR schedule
+    recipe (``nases_tf.training.child.compile_child``: Nesterov SGD on an SGDR schedule
     whose first cycle spans ``epochs`` epochs of ``steps_per_epoch`` batches, sparse
     cross-entropy on logits, ``accuracy``).
 
@@ -101,11 +101,11 @@ class MacroHyperModel(keras_tuner.HyperModel):
         steps = len(x) // batch_size
         if steps != self.steps_per_epoch or epochs != self.epochs:
             compile_child(model, max(steps, 1), first_cycle_epochs=epochs)
-        mean, std = data.channel_stats(x)
-        train = data.train_batches(x, y, batch_size, self.seed, mean, std, last_epoch=epochs,
+        mean, std = pipeline.channel_stats(x)
+        train = pipeline.train_batches(x, y, batch_size, self.seed, mean, std, last_epoch=epochs,
                                    cutout=self.cutout)
         if validation_data is not None and _is_images(validation_data[0]):
-            validation_data = data.eval_batches(validation_data[0], validation_data[1],
+            validation_data = pipeline.eval_batches(validation_data[0], validation_data[1],
                                                 batch_size, mean, std)
         kwargs.pop("shuffle", None)
         return model.fit(train, epochs=epochs, steps_per_epoch=steps,

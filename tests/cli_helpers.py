@@ -37,3 +37,25 @@ def scalar_tags(log_dir):
             for value in event.summary.value:
                 tags.add(value.tag)
     return tags
+
+
+def parse_run(*flags):
+    """The ``RunConfig`` that ``bin/run_nases.py`` reads from ``flags`` (in this process;
+    absl's global flags are left unparsed again)."""
+    from nases_tf.cli import config, flags as cli_flags
+
+    cli_flags.FLAGS.unparse_flags()
+    try:
+        cli_flags.FLAGS(["run_nases.py", *flags])
+        return config.read_flags()
+    finally:
+        cli_flags.FLAGS.unparse_flags()
+
+
+def assert_refused(done, *words):
+    """Exit 2 and exactly one error line, containing ``words``, with no traceback."""
+    assert done.returncode == 2, done.stderr[-2000:]
+    errors = [l for l in done.stderr.splitlines() if "run_nases.py: error:" in l]
+    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    for word in words:
+        assert word in errors[0], errors[0]

@@ -69,3 +69,37 @@ def small_coder(tmp_path_factory):
     metrics = coder.pretrain(directory, verbose=0)
     coder.save(directory)
     return space, coder, directory, metrics
+
+
+# A tiny run of every stage through bin/run_nases.py: the tuned schedule, its costly levers
+# cut down (3 fine-tuning steps, 2 random candidates, 1-epoch re-ranking).
+TINY_RUN = ["--stage=all", "--layers=4", "--filters=8", "--batch_size=64", "--seed=1",
+            "--verbose=0", "--coder=lstm", "--pretrain_steps=30", "--search_epochs=1",
+            "--controller_steps=2", "--samples_per_update=2", "--rescore_samples=2",
+            "--finetune_steps=3", "--rescore_random=2", "--rerank_top=2", "--rerank_epochs=1",
+            "--final_epochs=1"]
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, natural_npz):
+    """A finished ``TINY_RUN`` on the shipped photos: (its flags, output directory, the
+    finished process). Tests that change the directory work on a copy (``copy_run``)."""
+    from cli_helpers import run
+
+    out = tmp_path_factory.mktemp("finished") / "run"
+    flags = TINY_RUN + [f"--dataset=npz:{natural_npz}"]
+    done = run(*flags, f"--output_dir={out}")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return flags, out, done
+
+
+@pytest.fixture
+def copy_run(finished_run, tmp_path):
+    """A copy of ``finished_run``'s directory to change: (flags with its --output_dir, the
+    copy's path)."""
+    import shutil
+
+    flags, out, _ = finished_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    return flags + [f"--output_dir={copy}"], copy

@@ -2,8 +2,8 @@
 
 import xml.etree.ElementTree as ET
 
-from nases_tf import fileio
 from nases_tf.spaces import MacroSpace, MicroSpace
+from nases_tf.storage import fileio
 
 SVG = "{http://www.w3.org/2000/svg}"
 MACRO_OPS_PICKED = [1, 0, 3, 4, 2, 0]

@@ -6,11 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from nases_tf import data, fileio
+from nases_tf import data
 from nases_tf.benchmarks import ranking
 from nases_tf.embedding.config import EmbeddingConfig
-from nases_tf.search import SearchConfig
+from nases_tf.search.config import SearchConfig
+from nases_tf.search.schedules import Levers
 from nases_tf.spaces import MacroSpace
+from nases_tf.training.config import RuntimeConfig
+from nases_tf.storage import fileio
 
 
 def test_kendall_tau_percentile_and_standard_error():
@@ -29,17 +32,21 @@ def test_kendall_tau_percentile_and_standard_error():
 
 def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp_path):
     space = MacroSpace(2)
-    images = data.load_images(f"npz:{natural_npz}")
+    full = data.load_images(f"npz:{natural_npz}")
+    # 640 training photos: 9 search-training batches of 64 and 1 validation batch
+    images = data.ImageData(full.train_x[:640], full.train_y[:640], full.test_x[:128],
+                            full.test_y[:128], full.num_classes, full.source)
     settings = ranking.RankingSettings(archs=2, standalone_epochs=1, standalone_seeds=1,
                                        search_seeds=1, episodic_seeds=1, episodic_epochs=1,
                                        episodic_controller_steps=1)
     base = SearchConfig(epochs=1, batch_size=64, filters=4, controller_steps=1,
-                        embedding=EmbeddingConfig(coder="mlp", embedding_dim=2,
-                                                  pretrain_steps=20, samples_per_update=2),
-                        rescore_samples=2, rescore_top=1, finetune_steps=2, verbose=0)
+                        rescore_samples=2, rescore_top=1, levers=Levers(finetune_steps=2))
+    embedding = EmbeddingConfig(coder="mlp", embedding_dim=2, pretrain_steps=20,
+                                samples_per_update=2)
 
     def config_for(kind, seed):
-        return dataclasses.replace(base, reward=kind, seed=seed)
+        return (dataclasses.replace(base, reward=kind), embedding,
+                RuntimeConfig(seed=seed, verbose=0))
 
     report = ranking.run_benchmark(space, images, settings, config_for, str(tmp_path),
                                    log=lambda line: None)

@@ -185,7 +185,9 @@ def test_search_writes_arch_svg_and_logs_the_best_architecture_each_epoch(tmp_pa
                                                                           small_images):
     from nases_tf.embedding.coder import Coder
     from nases_tf.embedding.config import EmbeddingConfig
-    from nases_tf.search import Search, SearchConfig
+    from nases_tf.search.config import SearchConfig
+    from nases_tf.search.loop import Search
+    from nases_tf.training.config import RuntimeConfig
 
     space = MacroSpace(3)
     embedding = EmbeddingConfig(coder="mlp", embedding_dim=3, pretrain_steps=50,
@@ -193,8 +195,9 @@ def test_search_writes_arch_svg_and_logs_the_best_architecture_each_epoch(tmp_pa
     coder = Coder(space, embedding, log_every=50)
     coder.pretrain(str(tmp_path / "coder"), verbose=0)
     config = SearchConfig(epochs=2, batch_size=16, filters=8, controller_steps=2,
-                          embedding=embedding, rescore_samples=2, rescore_top=1, verbose=0)
-    search = Search(space, coder, small_images, str(tmp_path), config)
+                          rescore_samples=2, rescore_top=1)
+    search = Search(space, coder, small_images, str(tmp_path), config, embedding,
+                    RuntimeConfig(verbose=0))
     result = search.run()
     best = space.from_json(result["architecture"])
     svg = (tmp_path / "search" / "arch.svg").read_text()
@@ -206,10 +209,11 @@ def test_search_writes_arch_svg_and_logs_the_best_architecture_each_epoch(tmp_pa
 
 
 def test_final_training_writes_arch_svg(tmp_path, small_images):
-    from nases_tf.final_training import FinalConfig, train_final
+    from nases_tf.training.config import FinalConfig, RuntimeConfig
+    from nases_tf.training.final import train_final
 
     space = MacroSpace(3)
     arch = space.sample(np.random.default_rng(0))
     train_final(space, arch, small_images, str(tmp_path),
-                FinalConfig(epochs=1, batch_size=64, filters=8, verbose=0))
+                FinalConfig(epochs=1, batch_size=64, filters=8), RuntimeConfig(verbose=0))
     assert (tmp_path / "final" / "arch.svg").read_text() == drawing.draw_svg(space, arch)

@@ -41,9 +41,9 @@ def test_saved_coder_reloads_to_same_outputs_and_refuses_another_space(small_cod
                                coder.decoder.predict(e, verbose=0), atol=1e-6)
     with pytest.raises(ArchitectureError, match="was made for search space"):
         Coder.load(directory, MacroSpace(4))
-    with pytest.raises(DataError, match="--embedding_dim=4, this run asks for 8"):
+    with pytest.raises(DataError, match="has embedding_dim=4, this run asks for 8"):
         Coder.load(directory, space, embedding_dim=8)
-    with pytest.raises(DataError, match="is --coder=lstm, this run asks for mlp"):
+    with pytest.raises(DataError, match="is coder='lstm', this run asks for 'mlp'"):
         Coder.load(directory, space, coder="mlp")
     # about m/3 for large spaces; small spaces get enough room to reach their architectures
     assert default_embedding_dim(120) == 32 and default_embedding_dim(30) == 10

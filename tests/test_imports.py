@@ -1,5 +1,6 @@
-"""No module of nases_tf imports one that imports it back, directly or through others,
-counting imports at module level and inside functions alike."""
+"""How the package's modules import each other: no module imports one that imports it back
+(counting imports at module level and inside functions alike), only the command line
+imports the command line, and only it reads the flags."""
 
 import ast
 import pathlib
@@ -77,8 +78,8 @@ def test_graph_sees_function_level_and_relative_imports():
     graph = import_graph()
     assert "nases_tf.networks.layers" in graph["nases_tf.networks.macro"]
     assert "nases_tf.networks.registry" in graph["nases_tf.networks"]
-    # search.py imports the networks inside a method
-    assert "nases_tf.networks" in graph["nases_tf.search"]
+    # the search loop imports the networks inside a method
+    assert "nases_tf.networks" in graph["nases_tf.search.loop"]
 
 
 def test_cycle_finder_finds_a_planted_cycle():
@@ -90,3 +91,15 @@ def test_cycle_finder_finds_a_planted_cycle():
 def test_no_module_imports_one_that_imports_it_back():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+def test_only_the_command_line_imports_the_command_line():
+    for module, targets in import_graph().items():
+        if not module.startswith("nases_tf.cli"):
+            assert not any(t.startswith("nases_tf.cli") for t in targets), module
+
+
+def test_the_flags_are_read_in_one_place():
+    readers = [path.relative_to(PACKAGE_DIR).as_posix() for path in PACKAGE_DIR.rglob("*.py")
+               if "flag_values_dict()" in path.read_text()]
+    assert readers == ["cli/config.py"]

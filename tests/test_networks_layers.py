@@ -1,5 +1,5 @@
 """The layers of the networks: candidate ops of both spaces, the custom-gradient max pool,
-and loading models saved under the layers' former class names."""
+and loading models nases_tf saved."""
 
 import pathlib
 
@@ -10,7 +10,7 @@ import tensorflow as tf
 from helpers import assert_max_pool_matches_tensorflow
 
 from nases_tf.networks import build_network
-from nases_tf.networks.layers import OPS, CandidateOp, MacroOp, MicroOp, max_pool_3x3
+from nases_tf.networks.layers import OPS, CandidateOp, max_pool_3x3
 from nases_tf.spaces import MACRO_OPS, MICRO_OPS, MacroSpace, MicroSpace
 
 DATA = pathlib.Path(__file__).resolve().parent / "data"
@@ -90,42 +90,29 @@ def test_max_pool_inside_a_switch_branch():
                                       ref_tape.gradient(ref, x).numpy())
 
 
-def test_former_class_names_keep_their_defaults():
-    assert MacroOp("sep_conv_3x3", 4).get_config()["project"] is True
-    micro = MicroOp("sep_conv_3x3", 4, strides=2).get_config()
-    assert (micro["separable_repeats"], micro["project"], micro["strides"]) == (2, False, 2)
-    assert isinstance(MacroOp("identity", 4), CandidateOp)
-
-
 @pytest.mark.parametrize("space", ["macro", "micro"])
-def test_models_saved_before_the_layers_moved_still_load(space, tmp_path):
-    """``tests/data/legacy_*_child.keras`` were saved by nases_tf at commit f756050 (then
-    ``nases_tf.ops.MacroOp`` and ``nases_tf.networks.micro.MicroOp``), with the inputs and
-    that code's predictions in ``legacy_predictions.npz``:
+def test_saved_models_load_and_predict_what_they_did(space, tmp_path):
+    """``tests/data/saved_*_child.keras`` and their predictions in ``saved_predictions.npz``
+    were written by ``tests/data/make_saved_children.py``:
 
     - macro: ``MacroSpace(2)``, ops ``[sep_conv_3x3, sep_conv_5x5]`` with the skip 0 -> 1,
       F=4, 16x16 inputs;
     - micro: ``MicroSpace(nodes=2, cells_per_stage=1)``, every op, F=4, 16x16 inputs;
 
-    both with their BN moving statistics moved off their initial values. (The zip members
-    were recompressed with deflate to keep the files small; their bytes are unchanged.)
+    both with their BN moving statistics moved off their initial values.
     """
-    saved = np.load(DATA / "legacy_predictions.npz")
-    model = keras.models.load_model(DATA / f"legacy_{space}_child.keras")
+    saved = np.load(DATA / "saved_predictions.npz")
+    model = keras.models.load_model(DATA / f"saved_{space}_child.keras")
     np.testing.assert_allclose(model(saved["x"], training=False).numpy(), saved[space],
                                atol=1e-6, rtol=1e-6)
-    former = {"macro": MacroOp, "micro": MicroOp}[space]
-    assert any(type(layer) is former for layer in model.layers)
-    if space == "micro":
-        # today's builder makes the same network: the old weights give the old predictions
-        # (today's macro networks batch-normalize each layer's skip sum, a different network)
-        rebuilt = build_network(MicroSpace(nodes=2, cells_per_stage=1),
-                                saved[f"{space}_arch"].tolist(), filters=4,
-                                input_shape=(16, 16, 3))
-        assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights]
-        rebuilt.set_weights(model.get_weights())
-        np.testing.assert_allclose(rebuilt(saved["x"], training=False).numpy(), saved[space],
-                                   atol=1e-6, rtol=1e-6)
+    # today's builder makes the same network: the saved weights give the saved predictions
+    built_space = MacroSpace(2) if space == "macro" else MicroSpace(nodes=2, cells_per_stage=1)
+    rebuilt = build_network(built_space, saved[f"{space}_arch"].tolist(), filters=4,
+                            input_shape=(16, 16, 3))
+    assert [w.shape for w in rebuilt.weights] == [w.shape for w in model.weights]
+    rebuilt.set_weights(model.get_weights())
+    np.testing.assert_allclose(rebuilt(saved["x"], training=False).numpy(), saved[space],
+                               atol=1e-6, rtol=1e-6)
     # a loaded model saves and loads again
     path = tmp_path / "again.keras"
     model.save(path)

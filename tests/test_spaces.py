@@ -5,9 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from nases_tf import encoding
 from nases_tf.errors import ArchitectureError
-from nases_tf.spaces import MACRO_OPS, MacroSpace, make_space, space_from_config
+from nases_tf.spaces import MACRO_OPS, MacroSpace, encoding, make_space, space_from_config
 
 
 def test_unit_encoding_is_interval_centre_and_decodes_back():
@@ -82,5 +81,5 @@ def test_validation_errors_name_the_problem():
 
 def test_unknown_space_is_a_config_error():
     from nases_tf.errors import ConfigError
-    with pytest.raises(ConfigError, match="--space='hyper' is unknown"):
+    with pytest.raises(ConfigError, match="SpaceConfig.name='hyper' is unknown"):
         make_space("hyper")

@@ -25,7 +25,7 @@ from absl import flags  # noqa: E402
 
 from nases_tf.benchmarks.entry import run_app  # noqa: E402
 from nases_tf.errors import ConfigError  # noqa: E402
-from nases_tf.fileio import write_json  # noqa: E402
+from nases_tf.storage.fileio import write_json  # noqa: E402
 
 # Steps timed after the first, on random architectures: the steady-state step time.
 TIMED_STEPS = 3

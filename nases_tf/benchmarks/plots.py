@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from nases_tf.fileio import atomic_write
+from nases_tf.storage.fileio import atomic_write
 
 
 def plot_report(report, path):

@@ -3,11 +3,11 @@ pick an architecture that trains better than random ones?
 
 On one dataset (default: the shipped natural images), the benchmark
 
-1. samples ``--archs`` architectures uniformly and trains each standalone with the final
-   training's recipe for ``--standalone_epochs`` epochs, ``--standalone_seeds`` times, on the
+1. samples ``archs`` architectures uniformly and trains each standalone with the final
+   training's recipe for ``standalone_epochs`` epochs, ``standalone_seeds`` times, on the
    search's training split; their *validation* accuracy is the ground truth of the ranking;
-2. runs the search (the run flags of ``bin/run_nases.py`` describe it: weight sharing with
-   ``--search_seeds`` seeds, and episodic with ``--episodic_seeds`` seeds for comparison),
+2. runs the search (weight sharing with ``search_seeds`` seeds, and episodic with
+   ``episodic_seeds`` seeds for comparison),
    then scores the random architectures with the search's own final score;
 3. trains each search's pick the same way as the random architectures;
 
@@ -18,7 +18,8 @@ network and only reported; nothing is chosen with them.
 
 Standalone results are cached per (architecture, recipe, seed) under
 ``<output_dir>/standalone``, so runs that compare search settings train the random
-architectures once.
+architectures once. Its command line is ``nases_tf.cli.ranking``, where every flag of
+``bin/run_nases.py`` describes the search.
 """
 
 import dataclasses
@@ -29,16 +30,18 @@ import os
 import time
 
 import numpy as np
+from scipy import stats
 
-from nases_tf import fileio
-from nases_tf.errors import ConfigError
+from nases_tf.settings import check_settings, setting
+from nases_tf.storage import fileio
+from nases_tf.training.config import FinalConfig
 
 KINDS = ("weight_sharing", "episodic")
 TEST_NOTE = ("test accuracies are measured once per trained network and only reported; "
              "rankings and choices use validation accuracy")
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class RankingSettings:
     """What the ranking benchmark measures.
 
@@ -53,14 +56,17 @@ class RankingSettings:
         episodic_controller_steps: controller steps per episodic search epoch.
     """
 
-    archs: int = 12
-    arch_seed: int = 1000
-    standalone_epochs: int = 10
-    standalone_seeds: int = 1
-    search_seeds: int = 3
-    episodic_seeds: int = 1
-    episodic_epochs: int = 1
-    episodic_controller_steps: int = 2
+    archs: int = setting(12, at_least=2)  # tau needs pairs
+    arch_seed: int = setting(1000, at_least=0)
+    standalone_epochs: int = setting(10, at_least=1)
+    standalone_seeds: int = setting(1, at_least=1)
+    search_seeds: int = setting(3, at_least=1)
+    episodic_seeds: int = setting(1, at_least=0)
+    episodic_epochs: int = setting(1, at_least=1)
+    episodic_controller_steps: int = setting(2, at_least=1)
+
+    def __post_init__(self):
+        check_settings(self)
 
 
 def kendall_tau(x, y):
@@ -72,11 +78,9 @@ def kendall_tau(x, y):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     if len(x) != len(y):
         raise ValueError(f"kendall_tau needs equal lengths, got {len(x)} and {len(y)}")
-    i, j = np.triu_indices(len(x), k=1)
-    dx, dy = np.sign(x[i] - x[j]), np.sign(y[i] - y[j])
-    concordance = float(np.sum(dx * dy))
-    denominator = math.sqrt(float(np.sum(dx != 0)) * float(np.sum(dy != 0)))
-    return concordance / denominator if denominator else float("nan")
+    if len(np.unique(x)) < 2 or len(np.unique(y)) < 2:
+        return float("nan")  # scipy says the same, after a warning
+    return float(stats.kendalltau(x, y).statistic)
 
 
 def mean_and_se(values):
@@ -88,8 +92,7 @@ def mean_and_se(values):
 
 def percentile_among(value, others):
     """Percentage of ``others`` below ``value`` (ties count half)."""
-    others = np.asarray(others, np.float64)
-    return float(100.0 * (np.sum(others < value) + 0.5 * np.sum(others == value)) / len(others))
+    return float(stats.percentileofscore(np.asarray(others, np.float64), value, kind="mean"))
 
 
 def sample_architectures(space, count, seed):
@@ -158,9 +161,9 @@ class StandaloneTrainer:
     def result(self, arch, seed):
         """Validation and test accuracy, parameters and seconds of ``arch`` trained with
         ``seed`` (from the cache when there)."""
-        from nases_tf import runtime, schedule
-        from nases_tf.child_training import accuracy_on, fit_child
         from nases_tf.networks import count_params
+        from nases_tf.training import runtime
+        from nases_tf.training.child import accuracy_on, fit_child
 
         path = self._path(arch, seed)
         if os.path.exists(path):
@@ -172,7 +175,7 @@ class StandaloneTrainer:
             self.space, arch, train_x, train_y, self.epochs, batch_size=self.batch_size,
             filters=self.filters, num_classes=self.images.num_classes, seed=seed,
             cutout=self.cutout,
-            first_cycle_epochs=min(self.epochs, schedule.FIRST_CYCLE_EPOCHS))
+            first_cycle_epochs=min(self.epochs, FinalConfig.first_cycle_epochs))
         seconds = time.time() - start
         self.trained_seconds += seconds
         result = {
@@ -197,15 +200,16 @@ class StandaloneTrainer:
 
 def _run_search(kind, seed, space, images, work_dir, config_for):
     """One search of ``kind`` with ``seed``; returns (Search, arch.json content, seconds)."""
-    from nases_tf import runtime
-    from nases_tf.cli import pretrained_coder
-    from nases_tf.search import Search
+    from nases_tf.embedding.coder import load_or_pretrain
+    from nases_tf.search.loop import Search
+    from nases_tf.training import runtime
 
     out = os.path.join(work_dir, f"{kind}_seed{seed}")
-    config = config_for(kind, seed)
-    runtime.set_seed(seed)
-    coder = pretrained_coder(space, out, seed, config.embedding, verbose=config.verbose)
-    search = Search(space, coder, images, out, config)
+    config, embedding, run = config_for(kind, seed)
+    runtime.set_seed(run.seed)
+    coder, _ = load_or_pretrain(space, os.path.join(out, "autoencoder"), embedding, run.seed,
+                                verbose=run.verbose)
+    search = Search(space, coder, images, out, config, embedding, run)
     start = time.time()
     result = search.run()
     return search, result, time.time() - start
@@ -227,20 +231,21 @@ def _scoring_variants(search, archs):
     import keras
 
     from nases_tf.networks import build_supernet
-    from nases_tf.supernet_scoring import make_supernet_scorer
+    from nases_tf.search.scoring import make_supernet_scorer
 
     out = {}
     for name, (weights, change) in SCORING_VARIANTS.items():
-        config = dataclasses.replace(search.config, **change)
+        config = dataclasses.replace(search.config, levers=dataclasses.replace(
+            search.config.levers, **change))
         supernet = search.supernet
         if weights == "initial":
-            if not config.finetune_steps:
+            if not config.levers.finetune_steps:
                 continue
-            keras.utils.set_random_seed(config.seed)
+            keras.utils.set_random_seed(search.seed)
             supernet = build_supernet(search.space, filters=config.filters,
                                       num_classes=search.num_classes,
                                       input_shape=search.train_x.shape[1:])
-        scorer = make_supernet_scorer(supernet, config, *search.search_split(),
+        scorer = make_supernet_scorer(supernet, config, search.seed, search.search_split(),
                                       search.mean, search.std)
         out[name] = [scorer.full_reward(arch) for arch in archs]
     return out
@@ -291,15 +296,14 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
         space: the search space.
         images: an ``ImageData``.
         settings: a ``RankingSettings``.
-        config_for: function (kind, seed) -> ``SearchConfig`` of that search.
+        config_for: function (kind, seed) -> (``SearchConfig``, ``EmbeddingConfig``,
+            ``RuntimeConfig``) of that search.
         work_dir: directory of the searches (and of the standalone cache by default).
         cache_dir: directory of the standalone cache (None: ``<work_dir>/standalone``).
         log: function printing one progress line.
     """
-    if settings.archs < 2:
-        raise ConfigError(f"--archs={settings.archs} must be at least 2 (tau needs pairs)")
     total_start = time.time()
-    base = config_for("weight_sharing", 0)
+    base = config_for("weight_sharing", 0)[0]
     trainer = StandaloneTrainer(space, images, settings.standalone_epochs, base.batch_size,
                                 base.filters, base.cutout,
                                 cache_dir or os.path.join(work_dir, "standalone"))
@@ -343,7 +347,7 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
     seconds["total"] = time.time() - total_start
     return {"dataset": images.source, "space": space.config(),
             "settings": dataclasses.asdict(settings),
-            "search_config": _config_json(base),
+            "search_config": dataclasses.asdict(base),
             "random": randoms,
             "random_summary": _random_summary(randoms),
             "searches": searches, "summary": summary, "seconds": seconds,
@@ -356,11 +360,6 @@ def _random_summary(randoms):
         out[f"{split}_mean"], out[f"{split}_se"] = mean_and_se(
             [r[f"{split}_mean"] for r in randoms])
     return out
-
-
-def _config_json(config):
-    out = dataclasses.asdict(config)
-    return json.loads(json.dumps(out, default=str))
 
 
 def format_report(report):
@@ -415,122 +414,7 @@ def write_plot(report, path):
         ax.set_title(f"{kind} (stars: the search's picks)")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    _save_figure_atomically(fig, path)
+    fileio.atomic_write(path, lambda tmp: fig.savefig(
+        tmp, format=os.path.splitext(path)[1][1:] or "png", dpi=120))
     plt.close(fig)
     return f"plot written to {path}"
-
-
-def _save_figure_atomically(fig, path):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    try:
-        fig.savefig(tmp, format=os.path.splitext(path)[1][1:] or "png", dpi=120)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-# -- command line -----------------------------------------------------------------------------
-
-
-# The help of the flags that set ``RankingSettings`` (their defaults come from it).
-_SETTING_HELP = {
-    "archs": "Random architectures trained standalone.",
-    "arch_seed": "Seed of the random architectures.",
-    "standalone_epochs": "Epochs of every standalone training.",
-    "standalone_seeds": "Training seeds per standalone architecture.",
-    "search_seeds": "Weight-sharing searches (seeds 0, 1, ...).",
-    "episodic_seeds": "Episodic searches for comparison (0: none).",
-    "episodic_epochs": "Search epochs of an episodic search.",
-    "episodic_controller_steps": "Controller steps per epoch of an episodic search (each "
-                                 "trains --samples_per_update children; 2 candidates are "
-                                 "re-scored).",
-}
-
-
-def define_flags():
-    """Defines the benchmark's own flags next to ``bin/run_nases.py``'s run flags (which
-    describe the search), and sets the run flags' defaults to the demo's sizes."""
-    from absl import flags
-
-    from nases_tf import cli  # noqa: F401 - defines the run flags
-
-    for name, help_text in _SETTING_HELP.items():
-        flags.DEFINE_integer(name, getattr(RankingSettings, name), help_text)
-    flags.DEFINE_string("cache_dir", None,
-                        "Standalone results cache, shareable between runs that compare "
-                        "search settings (default <output_dir>/standalone).")
-    flags.DEFINE_string("output_json", None, "Report path (default <output_dir>/ranking.json).")
-    flags.DEFINE_string("plot", None, "Scatter plot path (default <output_dir>/ranking.png).")
-    demo = {"layers": 6, "filters": 16, "batch_size": 64, "search_epochs": 20,
-            "controller_steps": 6, "samples_per_update": 4, "rescore_samples": 8,
-            "pretrain_steps": 400, "verbose": 0, "stage": "search",
-            "dataset": _default_dataset(), "output_dir": "runs/ranking"}
-    for name, value in demo.items():
-        flags.FLAGS.set_default(name, value)
-
-
-def _default_dataset():
-    here = os.path.dirname(os.path.abspath(__file__))
-    npz = os.path.join(here, "..", "..", "..", "shared", "data", "natural-images-10class.npz")
-    return f"npz:{os.path.normpath(npz)}" if os.path.isfile(npz) else "cifar10"
-
-
-def main(argv):
-    """absl entry point of ``bin/benchmark_ranking.py``."""
-    from absl import app, flags
-
-    from nases_tf import cli, data
-
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    FLAGS = flags.FLAGS
-    for name in ("archs", "standalone_epochs", "standalone_seeds", "search_seeds",
-                 "episodic_epochs", "episodic_controller_steps"):
-        if getattr(FLAGS, name) < 1:
-            raise ConfigError(f"--{name}={getattr(FLAGS, name)} must be a positive integer")
-    if FLAGS.episodic_seeds < 0:
-        raise ConfigError(f"--episodic_seeds={FLAGS.episodic_seeds} must be >= 0")
-    FLAGS.stage = "search"
-    extras = cli.validate_flags()
-    settings = RankingSettings(
-        archs=FLAGS.archs, arch_seed=FLAGS.arch_seed, standalone_epochs=FLAGS.standalone_epochs,
-        standalone_seeds=FLAGS.standalone_seeds, search_seeds=FLAGS.search_seeds,
-        episodic_seeds=FLAGS.episodic_seeds, episodic_epochs=FLAGS.episodic_epochs,
-        episodic_controller_steps=FLAGS.episodic_controller_steps)
-
-    def config_for(kind, seed):
-        if kind == "episodic":
-            return cli.search_config(
-                reward="episodic", seed=seed, epochs=settings.episodic_epochs,
-                controller_steps=settings.episodic_controller_steps, rescore_samples=2,
-                rescore_top=1)
-        return cli.search_config(reward="weight_sharing", seed=seed)
-
-    images = data.load_images(FLAGS.dataset, FLAGS.data_dir)
-    report = run_benchmark(extras["space"], images, settings, config_for, FLAGS.output_dir,
-                           cache_dir=FLAGS.cache_dir)
-    path = FLAGS.output_json or os.path.join(FLAGS.output_dir, "ranking.json")
-    fileio.write_json(path, report)
-    print(format_report(report))
-    print(f"report written to {path}")
-    print(write_plot(report, FLAGS.plot or os.path.join(FLAGS.output_dir, "ranking.png")))
-
-
-def run():
-    """Console entry point ``nases-benchmark-ranking``."""
-    from absl import app
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    define_flags()
-
-    def guarded(argv):
-        from nases_tf.errors import NasesError
-        try:
-            main(argv)
-        except NasesError as exc:
-            raise SystemExit(f"error: {exc}") from None
-
-    app.run(guarded)

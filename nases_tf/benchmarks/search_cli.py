@@ -26,7 +26,7 @@ from nases_tf.benchmarks.protocol import REWARDS  # noqa: E402
 from nases_tf.benchmarks.search import differences, format_report, run_benchmark  # noqa: E402
 from nases_tf.benchmarks.strategies import STRATEGIES, parse_strategies  # noqa: E402
 from nases_tf.errors import ConfigError  # noqa: E402
-from nases_tf.fileio import write_json  # noqa: E402
+from nases_tf.storage.fileio import write_json  # noqa: E402
 
 
 def define_flags(flag_values=None):

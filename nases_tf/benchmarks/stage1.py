@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from nases_tf import fileio
+from nases_tf.storage import fileio
 
 
 def _coder(layers, coder, embedding_dim, seed):

@@ -14,7 +14,7 @@ Sections of the report (each a key of the output JSON's ``sections``):
   (cross-entropy + L2) and optimizer (SGD, Nesterov momentum, SGDR) by
   ``networks.steps.make_train_step``, on the same fixed batch. The steps that trace a
   function are not timed. Goal: ratio >= ``SUPERNET_GOAL``.
-- ``input_pipeline``: images/second that ``data.train_batches`` produces (the shipped
+- ``input_pipeline``: images/second that ``pipeline.train_batches`` produces (the shipped
   natural-image npz, or random uint8 images without it) against the images/second the
   supernet trains on. Goal: ratio >= ``PIPELINE_GOAL``.
 - ``controller_share``: the share of a search epoch's time spent in the controller and
@@ -35,9 +35,12 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import flags  # noqa: E402
 
-from nases_tf import data, schedule  # noqa: E402
+from nases_tf import data  # noqa: E402
+from nases_tf.data import pipeline  # noqa: E402
+
+from nases_tf.training import sgdr  # noqa: E402
 from nases_tf.benchmarks.entry import run_app  # noqa: E402
-from nases_tf.fileio import write_json  # noqa: E402
+from nases_tf.storage.fileio import write_json  # noqa: E402
 from nases_tf.networks import build_network, build_supernet  # noqa: E402
 from nases_tf.networks.steps import make_train_step  # noqa: E402
 from nases_tf.spaces import MacroSpace  # noqa: E402
@@ -113,7 +116,7 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     images = tf.constant(rng.normal(size=(batch_size, 32, 32, 3)).astype(np.float32))
     labels = tf.constant(rng.integers(0, 10, size=batch_size).astype(np.int64))
     supernet = build_supernet(space, filters=filters)
-    sn_step = supernet.make_train_step(schedule.child_optimizer(100), batch_size=batch_size)
+    sn_step = supernet.make_train_step(sgdr.child_optimizer(100), batch_size=batch_size)
     arch_tensors = [supernet.arch_tensor(a) for a in archs]
     start = time.perf_counter()
     for s in range(max(1, warmup_steps)):
@@ -122,7 +125,7 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     rows, totals = [], np.zeros((2, 2))  # [supernet, standalone] x [wall, cpu]
     for a, arch in enumerate(archs):
         model = build_network(space, arch, filters=filters)
-        sa_step = make_train_step(model, schedule.child_optimizer(100))
+        sa_step = make_train_step(model, sgdr.child_optimizer(100))
         for _ in range(max(1, warmup_steps)):
             _sync(sa_step(images, labels))
         times = np.zeros((2, steps, 2))
@@ -156,7 +159,7 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
 
 
 def input_pipeline(path, batch_size=128, batches=60, seed=0, consumer_images_per_second=None):
-    """Images/second of ``data.train_batches`` (iterated alone, nothing consuming it), and
+    """Images/second of ``pipeline.train_batches`` (iterated alone, nothing consuming it), and
     its ratio to ``consumer_images_per_second`` (the training throughput it must feed).
 
     Args:
@@ -175,8 +178,8 @@ def input_pipeline(path, batch_size=128, batches=60, seed=0, consumer_images_per
         x = rng.integers(0, 256, size=(max(2048, batch_size), 32, 32, 3), dtype=np.uint8)
         y = rng.integers(0, 10, size=len(x)).astype(np.int64)
         source = "random uint8 images"
-    mean, std = data.channel_stats(x)
-    it = iter(data.train_batches(x, y, batch_size, seed, mean, std))
+    mean, std = pipeline.channel_stats(x)
+    it = iter(pipeline.train_batches(x, y, batch_size, seed, mean, std))
     for _ in range(3):
         _sync(next(it))
     start = time.perf_counter()

@@ -21,7 +21,7 @@ from nases_tf.benchmarks.strategies import STRATEGIES  # noqa: E402
 from nases_tf.benchmarks.tuner_benchmark import (PROBLEMS, compare, format_report,  # noqa: E402
                                                  load_problem)
 from nases_tf.errors import ConfigError  # noqa: E402
-from nases_tf.fileio import write_json  # noqa: E402
+from nases_tf.storage.fileio import write_json  # noqa: E402
 
 
 def define_flags(flag_values=None):

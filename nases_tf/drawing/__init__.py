@@ -2,14 +2,14 @@
 
 Each space kind has one layout function, chosen by the space's name from a registry
 (``register_drawing`` adds one for a new space); the layout builds a ``Scene`` that the
-SVG and the raster renderer both draw.
+SVG and the Pillow renderer both draw.
 """
 
-from nases_tf import fileio
 from nases_tf.drawing.cells import draw_micro, draw_nasbench201
 from nases_tf.drawing.macro import draw_macro
 from nases_tf.drawing.svg import render_svg
 from nases_tf.errors import ConfigError
+from nases_tf.storage import fileio
 
 _LAYOUTS = {"macro": draw_macro, "micro": draw_micro, "nasbench201": draw_nasbench201}
 
@@ -78,7 +78,7 @@ def draw_image(space, arch, scale=1):
         arch: an architecture of ``space``.
         scale: pixels per SVG unit (an integer, 1 or more).
     """
-    from nases_tf.drawing.raster import render_image
+    from nases_tf.drawing.image import render_image  # Pillow: only for TensorBoard images
     return render_image(draw_scene(space, arch), scale)
 
 

@@ -1,7 +1,7 @@
 """What a drawing holds, independent of how it is rendered: boxes, curves and text in pixel
 coordinates (origin top left, y down), grouped and tagged so an SVG keeps their meaning.
 
-Layouts build a ``Scene``; ``svg.render_svg`` and ``raster.render_image`` turn the same
+Layouts build a ``Scene``; ``svg.render_svg`` and ``image.render_image`` turn the same
 scene into an SVG document or an RGB array, so the two renderings never disagree.
 """
 

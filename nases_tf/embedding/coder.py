@@ -14,10 +14,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import checkpoints, encoding, fileio, messages
+from nases_tf import notices
 from nases_tf.embedding.config import CODERS, DEFAULTS, EmbeddingConfig, default_embedding_dim
 from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
-from nases_tf.errors import ConfigError, DataError
+from nases_tf.errors import DataError, SettingError
+from nases_tf.spaces import encoding
+from nases_tf.storage import checkpoints, fileio
 
 CODER_FILE = "coder.json"
 # Renamed settings of coder.json files written before EmbeddingConfig existed.
@@ -48,7 +50,8 @@ def _lstm(units, init, **kwargs):
 
 def _check_coder(coder):
     if coder not in CODERS:
-        raise ConfigError(f"--coder={coder!r} is unknown, expected one of {', '.join(CODERS)}")
+        raise SettingError("EmbeddingConfig.coder", coder,
+                           f"is unknown, expected one of {', '.join(CODERS)}")
 
 
 def build_simulator(num_decisions, embedding_dim, coder="lstm", hidden_units=64, seed=0):
@@ -172,8 +175,6 @@ class Coder:
         self.log_every = int(log_every)
         m = space.num_decisions
         self.embedding_dim = config.embedding_dim or default_embedding_dim(m)
-        if not 1 <= self.embedding_dim:
-            raise ConfigError(f"--embedding_dim={self.embedding_dim} must be positive")
         self.simulator = build_simulator(m, self.embedding_dim, config.coder,
                                          config.hidden_units, seed=self.seed)
         self.decoder = build_decoder(m, self.embedding_dim, config.coder,
@@ -249,7 +250,7 @@ class Coder:
         ckpt.restore()
         step = int(step_var.numpy())
         if step:
-            messages.say("resuming stage 1 at step %d of %d", step + 1, cfg.pretrain_steps)
+            notices.say("resuming stage 1 at step %d of %d", step + 1, cfg.pretrain_steps)
         writer = tf.summary.create_file_writer(tensorboard_dir) if tensorboard_dir else None
         untrained = self.evaluate(random_embeddings=1000) if step == 0 else None
         if untrained:
@@ -313,11 +314,11 @@ class Coder:
             raise DataError(f"coder {directory} has {info['num_decisions']} decisions, this "
                             f"space has {space.num_decisions}")
         if embedding_dim and info["embedding_dim"] != embedding_dim:
-            raise DataError(f"coder {directory} has --embedding_dim={info['embedding_dim']}, "
+            raise DataError(f"coder {directory} has embedding_dim={info['embedding_dim']}, "
                             f"this run asks for {embedding_dim}")
         if coder and info["coder"] != coder:
-            raise DataError(f"coder {directory} is --coder={info['coder']}, this run asks "
-                            f"for {coder}")
+            raise DataError(f"coder {directory} is coder={info['coder']!r}, this run asks "
+                            f"for {coder!r}")
         saved = dict(info["config"])
         seed = int(info.get("seed", saved.pop("seed", 0)))
         fields = {f.name for f in dataclasses.fields(EmbeddingConfig)}
@@ -338,3 +339,28 @@ class Coder:
     def exists(directory):
         """Whether a saved coder is in ``directory``."""
         return os.path.isfile(os.path.join(directory, CODER_FILE))
+
+
+def load_or_pretrain(space, directory, config, seed, tensorboard_dir=None, verbose=1):
+    """Stage 1 of a run: the coder saved in ``directory`` (checked to fit ``space`` and
+    ``config``), or one trained with ``config`` and ``seed`` and saved there.
+
+    Returns ``(coder, metrics)``: ``metrics`` are the pretraining's final metrics, None
+    when the coder was loaded.
+
+    Args:
+        space: the search space.
+        directory: where the coder is saved (a run's ``autoencoder/``).
+        config: an ``EmbeddingConfig``.
+        seed: seed of a newly trained coder.
+        tensorboard_dir: where pretraining's TensorBoard scalars go (None: none).
+        verbose: progress bar verbosity of pretraining.
+    """
+    if Coder.exists(directory):
+        coder = Coder.load(directory, space, config.embedding_dim, config.coder)
+        logging.info("using the stage-1 coder in %s", directory)
+        return coder, None
+    coder = Coder(space, config, seed=seed)
+    metrics = coder.pretrain(directory, tensorboard_dir, verbose=verbose)
+    coder.save(directory)
+    return coder, metrics

@@ -1,11 +1,13 @@
 """The settings of the NASES embedding core, with one default each.
 
-``EmbeddingConfig`` is read by the CLI flags (``nases_tf.cli``), the search
-(``nases_tf.search.SearchConfig.embedding``) and ``nases_tf.oracles.nases.NASESOracle``; a
-setting's default lives here and nowhere else.
+``EmbeddingConfig`` is read by the command line (``nases_tf.cli``), stage 1 and the search's
+controller, and ``nases_tf.oracles.nases.NASESOracle``; a setting's default lives here and
+nowhere else.
 """
 
 import dataclasses
+
+from nases_tf import settings
 
 CODERS = ("lstm", "mlp")
 
@@ -24,7 +26,7 @@ def default_embedding_dim(num_decisions):
     return max(third, min(num_decisions - 1, 8))
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class EmbeddingConfig:
     """Stage-1 coder and stage-2 controller settings shared by the CLI and the Oracle.
 
@@ -43,21 +45,20 @@ class EmbeddingConfig:
             embeddings spread about 0.65.
     """
 
-    coder: str = "lstm"
-    embedding_dim: int = None
-    hidden_units: int = 64
-    pretrain_steps: int = 1000
-    pretrain_learning_rate: float = 3e-3
-    pretrain_batch_size: int = 128
-    controller_learning_rate: float = 3e-3
-    samples_per_update: int = 4
-    baseline_decay: float = 0.9
-    entropy_weight: float = 1e-3
-    initial_sigma: float = 0.3
+    coder: str = settings.setting("lstm", choices=CODERS)
+    embedding_dim: int = settings.setting(None, optional=True, at_least=1)
+    hidden_units: int = settings.setting(64, at_least=1)
+    pretrain_steps: int = settings.setting(1000, at_least=1)
+    pretrain_learning_rate: float = settings.setting(3e-3, above=0.0)
+    pretrain_batch_size: int = settings.setting(128, at_least=1)
+    controller_learning_rate: float = settings.setting(3e-3, above=0.0)
+    samples_per_update: int = settings.setting(4, at_least=1)
+    baseline_decay: float = settings.setting(0.9, at_least=0.0, below=1.0)
+    entropy_weight: float = settings.setting(1e-3, at_least=0.0)
+    initial_sigma: float = settings.setting(0.3, above=0.0)
 
-    def replace(self, **changes):
-        """A copy with ``changes`` applied (None values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+    def __post_init__(self):
+        settings.check_settings(self)
 
 
 DEFAULTS = EmbeddingConfig()

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from nases_tf import encoding
+from nases_tf.spaces import encoding
 
 
 def reconstruction_metrics(autoencoder, x, sizes):

@@ -296,7 +296,7 @@ class MicroSupernet(Supernet):
 
     def _momenta(self, segment):
         """The momentum of each BN layer of ``segment``, a number or a variable's id: a
-        function reads it as it is when traced (``supernet_scoring`` swaps in a variable to
+        function reads it as it is when traced (``search.scoring`` swaps in a variable to
         re-estimate the statistics), so each setting gets its own function."""
         layers = self._batch_norms.value
         if segment not in layers:

@@ -5,7 +5,7 @@ of a built network."""
 
 import numpy as np
 
-from nases_tf.errors import ConfigError
+from nases_tf.errors import ConfigError, SettingError
 from nases_tf.networks.macro import build_macro_model
 from nases_tf.networks.macro_supernet import MacroSupernet
 from nases_tf.networks.micro import build_micro_model
@@ -57,7 +57,7 @@ def build_network(space, arch, filters=40, num_classes=10, input_shape=(32, 32, 
         **kwargs: passed to the builder (``weight_decay``, ``name``).
     """
     if space.name not in _NETWORKS:
-        raise ConfigError(f"--space={space.name} has no image network builder")
+        raise ConfigError(f"search space {space.name!r} has no image network builder")
     return _NETWORKS[space.name](space, arch, filters=filters, num_classes=num_classes,
                                  input_shape=input_shape, **kwargs)
 
@@ -73,8 +73,9 @@ def build_supernet(space, filters=40, num_classes=10, input_shape=(32, 32, 3), *
         **kwargs: passed to the supernet (``weight_decay``, ``name``).
     """
     if not has_supernet(space.name):
-        raise ConfigError(f"--reward=weight_sharing has no supernet for --space={space.name}; "
-                          "use --reward=episodic")
+        raise SettingError("SearchConfig.reward", "weight_sharing",
+                           f"needs a supernet, and search space {space.name!r} has none "
+                           "(episodic rewards need none)")
     return _SUPERNETS[space.name](space, filters=filters, num_classes=num_classes,
                                   input_shape=input_shape, **kwargs)
 

@@ -16,7 +16,7 @@ import os
 
 from absl import logging
 
-from nases_tf import fileio
+from nases_tf.storage import fileio
 
 _ENDED = ("COMPLETED", "FAILED", "INVALID")
 

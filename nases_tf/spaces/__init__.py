@@ -1,6 +1,6 @@
 """Search spaces: the common interface and the spaces nases_tf ships."""
 
-from nases_tf.errors import ConfigError
+from nases_tf.errors import SettingError
 from nases_tf.spaces.base import SearchSpace
 from nases_tf.spaces.macro import MACRO_OPS, MacroSpace
 from nases_tf.spaces.micro import MICRO_OPS, MicroSpace
@@ -14,11 +14,26 @@ def register_space(name, cls):
     _SPACES[name] = cls
 
 
+def space_names():
+    """The names of the registered spaces, sorted."""
+    return sorted(_SPACES)
+
+
+def space_class(name):
+    """The ``SearchSpace`` subclass registered as ``name``.
+
+    Args:
+        name: a space's name.
+    """
+    if name not in _SPACES:
+        raise SettingError("SpaceConfig.name", name,
+                           f"is unknown, expected one of {', '.join(space_names())}")
+    return _SPACES[name]
+
+
 def make_space(name, **kwargs):
     """Builds the search space called ``name`` with its size settings ``kwargs``."""
-    if name not in _SPACES:
-        raise ConfigError(f"--space={name!r} is unknown, expected one of {', '.join(sorted(_SPACES))}")
-    return _SPACES[name](**kwargs)
+    return space_class(name)(**kwargs)
 
 
 def space_from_config(config):
@@ -28,4 +43,4 @@ def space_from_config(config):
 
 
 __all__ = ["SearchSpace", "MacroSpace", "MACRO_OPS", "MicroSpace", "MICRO_OPS", "NasBench201Space", "make_space", "space_from_config",
-           "register_space"]
+           "register_space", "space_names", "space_class"]

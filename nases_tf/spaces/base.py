@@ -9,8 +9,8 @@ import json
 
 import numpy as np
 
-from nases_tf import encoding
 from nases_tf.errors import ArchitectureError
+from nases_tf.spaces import encoding
 
 
 class SearchSpace(abc.ABC):

@@ -1,0 +1,161 @@
+"""The ``bin/run_nases.py`` command line: flags -> ``RunConfig`` -> checks -> the stages.
+
+Every flag is checked as the command line is parsed, and the run as a whole before anything
+is written under ``--output_dir``; a bad value ends the run with one line naming the flag
+and what is allowed, and exit code 2.
+"""
+
+import os
+import sys
+
+from absl import app, flags, logging
+
+from nases_tf.cli import checks, config as run_config, flags as cli_flags, run_record
+from nases_tf.errors import ConfigError, NasesError, SettingError
+
+FLAGS = cli_flags.FLAGS
+
+
+def _pretrain(config, space):
+    """Stage 1: the coder of ``--output_dir``, loaded or trained (and its figures said)."""
+    from nases_tf.embedding.coder import load_or_pretrain
+
+    out = config.output_dir
+    coder, metrics = load_or_pretrain(
+        space, os.path.join(out, "autoencoder"), config.embedding, config.runtime.seed,
+        os.path.join(out, "tensorboard", "pretrain"), verbose=config.runtime.verbose)
+    if metrics:
+        print(f"stage 1: decision accuracy {metrics['decision_accuracy']:.3f} (untrained "
+              f"{metrics.get('untrained_decision_accuracy', float('nan')):.3f}), mse "
+              f"{metrics['mse']:.4f}, exact reconstruction "
+              f"{metrics['exact_reconstruction']:.3f}, {metrics['distinct_architectures']} "
+              f"distinct architectures from {metrics['random_embeddings']} random embeddings")
+    return coder
+
+
+def _search(config, space, coder, images):
+    """Stage 2: runs or resumes the search; returns the arch.json content."""
+    from nases_tf.search.loop import Search
+
+    result = Search(space, coder, images, config.output_dir, config.search, config.embedding,
+                    config.runtime).run()
+    print(f"search: best validation accuracy {result['reward']:.4f}: {result['readable']} "
+          f"({os.path.join(config.output_dir, 'search', 'arch.json')})")
+    return result
+
+
+def _final(config, space, arch, images):
+    """Final training of ``arch``, and the random architecture it is compared with."""
+    from nases_tf.training.final import train_final
+    from nases_tf.training.random_baseline import compare_with_random
+
+    results = train_final(space, arch, images, config.output_dir, config.final,
+                          config.runtime)
+    print(f"test_accuracy={results['test_accuracy']:.4f} params={results['params']} "
+          f"results={os.path.join(config.output_dir, 'final', 'results.json')}")
+    if config.compare_random:
+        results = compare_with_random(space, images, config.output_dir, config.final,
+                                      config.runtime, config.compare_random, results)
+        baseline = results["random_baseline"]
+        print(f"random architecture (--arch=random --seed={config.compare_random}), same "
+              f"training: test_accuracy={baseline['test_accuracy']:.4f} "
+              f"params={baseline['params']}; searched: "
+              f"test_accuracy={results['test_accuracy']:.4f} params={results['params']}")
+
+
+def run_stages(config, inputs):
+    """Runs the stages ``config.stage`` selects, after the checks.
+
+    Args:
+        config: the ``RunConfig``.
+        inputs: the checks' ``RunInputs``.
+    """
+    from nases_tf.cli import quiet_start
+
+    quiet_start.import_tensorflow()
+    from nases_tf.cli.estimate import warning_for_run
+    from nases_tf.networks import has_supernet
+    from nases_tf.training import runtime
+
+    if inputs.onednn_off:
+        logging.warning("images larger than %dx%d: oneDNN custom ops are off "
+                        "(TF_ENABLE_ONEDNN_OPTS=0), as they crash this TensorFlow build",
+                        checks.ONEDNN_SAFE_SIDE, checks.ONEDNN_SAFE_SIDE)
+    space, seed = inputs.space, config.runtime.seed
+    runtime.split_cpu(config.runtime.logical_cpus)
+    runtime.set_seed(seed)
+    runtime.set_precision(config.runtime.mixed_precision)
+    images = config.data.load() if config.stage != "pretrain" else None
+    os.makedirs(config.output_dir, exist_ok=True)
+    if images is not None and not runtime.has_gpu():
+        slow = warning_for_run(config, space, len(images.train_x))
+        if slow:
+            logging.warning(slow)
+    searches = config.stage in ("search", "all")
+    if searches and config.search.reward == "weight_sharing" and not has_supernet(space.name):
+        raise ConfigError(f"--reward=weight_sharing has no supernet for --space={space.name}; "
+                          "use --reward=episodic")
+
+    def begin(stage, arch=None):  # records the stage's settings, refusing other ones
+        run_record.begin_stage(config, stage, inputs.labels,
+                               space.to_json(arch) if arch is not None else None)
+        # Each stage starts from the seed, not from whatever the stages before it drew: a
+        # rerun that reuses a finished stage initializes the next one identically.
+        runtime.set_seed(seed)
+
+    if config.overwrite:
+        run_record.remove_stages(config.output_dir, run_record.STAGES_RUN[config.stage])
+    arch = inputs.arch
+    if config.stage in ("pretrain", "search", "all"):
+        begin("pretrain")
+        coder = _pretrain(config, space)
+    if searches:
+        begin("search")
+        arch = space.from_json(_search(config, space, coder, images)["architecture"])
+    if config.stage in ("final", "all"):
+        begin("final", arch)
+        _final(config, space, arch, images)
+
+
+def _fail(message):
+    prog = os.path.basename(sys.argv[0]) if sys.argv else "run_nases.py"
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def error_line(error):
+    """The one line a ``NasesError`` is reported in: a setting named by its flag.
+
+    Args:
+        error: the error.
+    """
+    if isinstance(error, SettingError):
+        return run_config.flag_message(error)
+    return str(error)
+
+
+def _parse_flags(argv):
+    try:
+        return FLAGS(argv)
+    except flags.Error as exc:
+        _fail(str(exc).splitlines()[0])
+
+
+def main(argv):
+    """absl entry point: reads the flags into a ``RunConfig``, checks it, runs the stages."""
+    if not FLAGS["verbosity"].present:  # progress bars and prints say what INFO lines would
+        logging.set_verbosity(logging.WARNING)
+    if len(argv) > 1:
+        _fail(f"unexpected arguments {' '.join(argv[1:])!r} (flags start with --)")
+    existed = os.path.exists(FLAGS.output_dir)
+    try:
+        config = run_config.read_flags()
+        run_stages(config, checks.check_inputs(config))
+    except NasesError as exc:
+        checks.remove_if_left_empty(FLAGS.output_dir, existed)
+        _fail(error_line(exc))
+
+
+def run():
+    """Runs the command line (what ``bin/run_nases.py`` calls)."""
+    app.run(main, flags_parser=_parse_flags)

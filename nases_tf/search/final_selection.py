@@ -1,0 +1,54 @@
+"""How a search turns its re-scored candidates into one result, beyond the best reward.
+
+``final_random_candidates`` widens the final re-scoring with uniformly sampled architectures
+(the controller's last samples and the best-rewarded ones may all sit in one corner of the
+space). ``standalone_rerank`` trains the best few candidates on their own for a few epochs
+and orders them by that validation accuracy: shared weights rank well enough to shortlist,
+but not always to pick the winner.
+"""
+
+import numpy as np
+
+from nases_tf.training.child import train_and_score
+
+
+def final_random_candidates(space, guard, count, seed):
+    """``count`` uniformly sampled (guarded) architectures, fixed per seed.
+
+    Args:
+        space: the search space.
+        guard: the search's ``ArchGuard``.
+        count: how many (the lever ``rescore_random``).
+        seed: the run seed.
+    """
+    rng = np.random.default_rng([int(seed), 0xF17A1])
+    return guard.batch([space.sample(rng) for _ in range(count)])
+
+
+def standalone_rerank(space, scored, split, config, num_classes, seed):
+    """Trains the ``rerank_top`` best of ``scored`` standalone for ``rerank_epochs`` epochs
+    (levers of ``config``); returns them best first by validation accuracy (an empty list
+    when ``rerank_top`` is 0).
+
+    Args:
+        space: the search space.
+        scored: (reward, arch) pairs, best reward first.
+        split: (train_x, train_y, val_x, val_y) of the search.
+        config: a ``SearchConfig`` (``batch_size``, ``filters``, ``cutout``, the levers).
+        num_classes: number of classes.
+        seed: the run seed.
+
+    Returns:
+        A list of dicts with ``arch`` (list of int), ``readable``, ``supernet_reward`` and
+        ``standalone_accuracy``.
+    """
+    ranked = []
+    for reward, arch in scored[:config.levers.rerank_top]:
+        accuracy = train_and_score(space, arch, *split, epochs=config.levers.rerank_epochs,
+                                   batch_size=config.batch_size, filters=config.filters,
+                                   num_classes=num_classes, seed=seed,
+                                   cutout=config.cutout)
+        ranked.append({"arch": [int(c) for c in arch], "readable": space.readable(arch),
+                       "supernet_reward": float(reward), "standalone_accuracy": accuracy})
+    ranked.sort(key=lambda entry: -entry["standalone_accuracy"])
+    return ranked

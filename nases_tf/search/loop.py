@@ -1,0 +1,345 @@
+"""Stage 2 (Alg. 1 lines 3-12): the NASES search loop over the embedding space.
+
+Weight sharing (default, ENAS's schedule): each epoch trains the supernet's shared weights
+on the search-training split, one controller-drawn architecture per minibatch, then runs
+controller steps whose rewards are validation-minibatch accuracies of the drawn
+architectures. Episodic (Alg. 1 read literally): every drawn architecture is built alone and
+trained ``episode_epochs`` epochs. Either way, the result is the best architecture after
+re-scoring candidates on the whole validation split, written to ``search/arch.json``.
+
+What the weight-sharing search does beyond ENAS's schedule lives in modules of its own: which
+path each shared-weight step takes (``path_sampling``), how the supernet scores a path
+(``scoring``), guards against overrated architectures (``guards``) and how the final
+candidates become one result (``final_selection``); ``schedules`` names settings.
+"""
+
+import os
+import time
+
+from absl import logging
+import keras
+import numpy as np
+import tensorflow as tf
+
+from nases_tf import drawing, notices
+from nases_tf.data import pipeline
+from nases_tf.embedding.chains import Chains
+from nases_tf.embedding.config import DEFAULTS as EMBEDDING_DEFAULTS
+from nases_tf.embedding.controller import EmbeddingController
+from nases_tf.search.final_selection import final_random_candidates, standalone_rerank
+from nases_tf.search.guards import ArchGuard
+from nases_tf.search.path_sampling import in_uniform_warmup, training_paths
+from nases_tf.storage import checkpoints, fileio
+from nases_tf.training import sgdr
+from nases_tf.training.child import train_and_score
+from nases_tf.training.config import RuntimeConfig
+
+
+def arch_key(arch):
+    """A compact string key of an architecture vector."""
+    return ",".join(str(int(c)) for c in arch)
+
+
+class _RewardTracker:
+    """Every architecture rewarded so far: running mean reward and count."""
+
+    def __init__(self, state=None):
+        self.seen = dict(state or {})
+
+    def add(self, arch, reward):
+        if not np.isfinite(reward):
+            return
+        total, count = self.seen.get(arch_key(arch), (0.0, 0))
+        self.seen[arch_key(arch)] = (total + float(reward), count + 1)
+
+    def best(self, k):
+        ranked = sorted(self.seen.items(), key=lambda kv: -kv[1][0] / kv[1][1])
+        return [tuple(int(c) for c in key.split(",")) for key, _ in ranked[:k]]
+
+    def state(self):
+        return {k: list(v) for k, v in self.seen.items()}
+
+
+def _macro_summaries(space, archs):
+    """Op frequencies and skip density of a batch of macro architectures."""
+    if space.name != "macro":
+        return {}
+    from nases_tf.spaces.macro import MACRO_OPS
+    ops, skip_bits = [], []
+    for arch in archs:
+        o, s = space.split(arch)
+        ops.extend(o)
+        skip_bits.extend(b for row in s for b in row)
+    out = {f"ops/{name}": float(np.mean(np.asarray(ops) == i)) for i, name in enumerate(MACRO_OPS)}
+    out["skip_density"] = float(np.mean(skip_bits)) if skip_bits else 0.0
+    return out
+
+
+class Search:
+    """One NASES search run: supernet (weight sharing) or episodic rewards, the controller,
+    checkpoints every epoch, TensorBoard summaries.
+
+    Args:
+        space: the search space.
+        coder: a pretrained ``Coder`` of ``space``.
+        images: an ``ImageData``; its training split is cut 90/10 into search train/val.
+        output_dir: the run's output directory (writes ``search/`` and ``tensorboard/search``).
+        config: a ``SearchConfig``.
+        embedding: the controller's settings (an ``EmbeddingConfig``; its
+            ``samples_per_update`` chains each give one architecture per update).
+        runtime: a ``RuntimeConfig`` (its ``seed`` and ``verbose`` are used).
+    """
+
+    def __init__(self, space, coder, images, output_dir, config, embedding=EMBEDDING_DEFAULTS,
+                 runtime=RuntimeConfig()):
+        self.guard = ArchGuard(space, config.levers.max_skips,
+                               config.levers.max_parameter_free)
+        self.space, self.coder, self.config = space, coder, config
+        self.seed, self.verbose = runtime.seed, runtime.verbose
+        self.output_dir = output_dir
+        self.search_dir = os.path.join(output_dir, "search")
+        self.train_x, self.train_y, self.val_x, self.val_y = images.search_split()
+        self.num_classes = images.num_classes
+        for split, what in ((self.train_x, "search training split"),
+                            (self.val_x, "search validation split")):
+            pipeline.check_batchable(split, config.batch_size, what, "SearchConfig.batch_size")
+        self.mean, self.std = pipeline.channel_stats(self.train_x)
+        self.steps_per_epoch = len(self.train_x) // config.batch_size
+        self.controller = EmbeddingController(
+            coder.simulator, coder.decoder, num_chains=embedding.samples_per_update,
+            learning_rate=embedding.controller_learning_rate,
+            baseline_decay=embedding.baseline_decay, entropy_weight=embedding.entropy_weight,
+            initial_sigma=embedding.initial_sigma, seed=self.seed)
+        self.chains = Chains(self.controller, config.chain_mode)
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="search_epoch")
+        objects = {"epoch": self.epoch, **{f"controller_{k}": v for k, v in
+                                          self.controller.trackables().items()}}
+        if config.reward == "weight_sharing":
+            self._build_supernet()
+            # Keras keeps the op layers in lists a tf.train.Checkpoint cannot see: every
+            # variable (BN moving statistics included) is tracked by its position instead
+            # (the supernet's variable order is fixed by its space and sizes).
+            objects.update(supernet=self.supernet, supernet_optimizer=self.optimizer,
+                           supernet_variables={f"v{i}": v for i, v in
+                                               enumerate(self.supernet.variables)})
+        self.checkpoint = checkpoints.RunCheckpoint(
+            os.path.join(self.search_dir, "checkpoints"), **objects)
+        self.writer = tf.summary.create_file_writer(
+            os.path.join(output_dir, "tensorboard", "search"))
+        self.tracker = _RewardTracker()
+        self.history = []
+        self.controller_seconds = 0.0
+        self.total_seconds = 0.0
+
+    def _build_supernet(self):
+        from nases_tf.networks import build_supernet
+        from nases_tf.search.scoring import make_supernet_scorer
+
+        self.supernet = build_supernet(self.space, filters=self.config.filters,
+                                       num_classes=self.num_classes,
+                                       input_shape=self.train_x.shape[1:])
+        self.optimizer = sgdr.child_optimizer(self.steps_per_epoch)
+        self.optimizer.build(self.supernet.trainable_variables)
+        self.train_step = self.supernet.make_train_step(self.optimizer,
+                                                        batch_size=self.config.batch_size)
+        self.scorer = make_supernet_scorer(self.supernet, self.config, self.seed,
+                                           self.search_split(), self.mean, self.std)
+
+    # -- rewards --------------------------------------------------------------------------
+
+    def _minibatch_reward(self, arch, index):
+        return self.scorer.minibatch_reward(arch, index)
+
+    def validation_reward(self, arch):
+        """The search's final score of ``arch``: its accuracy on the whole validation split
+        (on the shared weights, or after its own episode of training)."""
+        if self.config.reward == "episodic":
+            return self._episodic_reward(arch)
+        return self.scorer.full_reward(arch)
+
+    def _episodic_reward(self, arch):
+        key = arch_key(arch)
+        if key in self._episode_cache:
+            return self._episode_cache[key]
+        reward = train_and_score(
+            self.space, arch, self.train_x, self.train_y, self.val_x, self.val_y,
+            epochs=self.config.episode_epochs, batch_size=self.config.batch_size,
+            filters=self.config.filters, num_classes=self.num_classes, seed=self.seed)
+        self._episode_cache[key] = reward
+        return reward
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def search_split(self):
+        """(train_x, train_y, val_x, val_y): the search's training and validation split."""
+        return self.train_x, self.train_y, self.val_x, self.val_y
+
+    def _train_shared_weights(self, epoch):
+        cfg = self.config
+        start = time.time()
+        archs = training_paths(self.space, self.controller, self.guard, cfg, self.seed, epoch,
+                               self.steps_per_epoch)
+        self.controller_seconds += time.time() - start
+        batches = pipeline.train_batches(self.train_x, self.train_y, cfg.batch_size, self.seed,
+                                     self.mean, self.std, first_epoch=epoch,
+                                     last_epoch=epoch + 1, cutout=cfg.cutout)
+        bar = keras.utils.Progbar(self.steps_per_epoch, verbose=self.verbose,
+                                  stateful_metrics=["lr"])
+        losses, accs, bad = [], [], 0
+        for step, (x, y) in enumerate(batches):
+            loss, acc = self.train_step(x, y, tf.constant(archs[step]))
+            loss, acc = float(loss), float(acc)
+            if not np.isfinite(loss):
+                bad += 1
+                logging.warning("epoch %d step %d: non-finite shared-weight loss (%s) for %s",
+                                epoch + 1, step, loss, self.space.readable(archs[step]))
+                continue
+            losses.append(loss)
+            accs.append(acc)
+            bar.update(step + 1, [("loss", loss), ("accuracy", acc)])
+        return {"shared/train_loss": float(np.mean(losses)) if losses else float("nan"),
+                "shared/train_accuracy": float(np.mean(accs)) if accs else float("nan"),
+                "shared/non_finite_losses": bad,
+                "shared/learning_rate": float(self.optimizer.learning_rate)}
+
+    def _controller_steps(self, epoch):
+        cfg = self.config
+        infos, rewards_all, archs_all = [], [], []
+        for k in range(cfg.controller_steps):
+            t0 = time.time()
+            states, embeddings, decoded = self.chains.propose_all()
+            self.controller_seconds += time.time() - t0
+            archs = np.asarray(self.guard.batch(self.space.decode_batch(decoded)))
+            rewards = []
+            for c, arch in enumerate(archs):
+                if cfg.reward == "weight_sharing":
+                    index = (epoch * cfg.controller_steps + k) * len(archs) + c
+                    rewards.append(self._minibatch_reward(arch, index))
+                else:
+                    rewards.append(self._episodic_reward(tuple(int(a) for a in arch)))
+            rewards = np.asarray(rewards, np.float64)
+            if not np.all(np.isfinite(rewards)):
+                logging.warning("epoch %d controller step %d: %d non-finite rewards dropped",
+                                epoch + 1, k, int((~np.isfinite(rewards)).sum()))
+            t0 = time.time()
+            info = self.controller.update(states, embeddings, rewards)
+            for c, (arch, r) in enumerate(zip(archs, rewards)):
+                self.chains.observe(c, self.space.encode(arch), r)
+            self.controller_seconds += time.time() - t0
+            for arch, r in zip(archs, rewards):
+                self.tracker.add(arch, r)
+            infos.append(info)
+            rewards_all.extend(rewards[np.isfinite(rewards)].tolist())
+            archs_all.extend(archs.tolist())
+        applied = [i for i in infos if i["applied"]]
+        summary = {
+            "reward/mean": float(np.mean(rewards_all)) if rewards_all else float("nan"),
+            "reward/max": float(np.max(rewards_all)) if rewards_all else float("nan"),
+            "controller/baseline": infos[-1]["baseline"] if infos else 0.0,
+            "controller/entropy": self.controller.entropy(),
+            "controller/sigma": float(self.controller.sigma.mean()),
+            "controller/loss": float(np.mean([i["loss"] for i in applied])) if applied else float("nan"),
+            "controller/skipped_samples": int(sum(i["skipped"] for i in infos)),
+        }
+        summary.update({f"archs/{k}": v for k, v in _macro_summaries(self.space, archs_all).items()})
+        return summary
+
+    def _log(self, epoch, metrics):
+        with self.writer.as_default(step=epoch + 1):
+            for name, value in metrics.items():
+                if isinstance(value, (int, float)) and np.isfinite(value):
+                    tf.summary.scalar(name, value)
+        self.writer.flush()
+
+    def run(self):
+        """Runs (or resumes) the search; writes and returns ``search/arch.json``'s content."""
+        cfg = self.config
+        self._episode_cache = {}
+        arch_path = os.path.join(self.search_dir, "arch.json")
+        state = self.checkpoint.restore()
+        if os.path.exists(arch_path) and int(self.epoch.numpy()) >= cfg.epochs:
+            notices.say("search already finished: %s", arch_path)
+            return fileio.read_json(arch_path, "search result")
+        if state:
+            self.tracker = _RewardTracker({k: tuple(v) for k, v in state["seen"].items()})
+            self.chains.set_state(state.get("chains", {}))
+            self.history = state["history"]
+            self._episode_cache = state.get("episode_cache", {})
+            self.controller_seconds = state.get("controller_seconds", 0.0)
+            self.total_seconds = state.get("total_seconds", 0.0)
+            notices.say("resuming the search at epoch %d of %d", int(self.epoch.numpy()) + 1,
+                         cfg.epochs)
+        while int(self.epoch.numpy()) < cfg.epochs:
+            epoch = int(self.epoch.numpy())
+            start = time.time()
+            if self.verbose:
+                print(f"Search epoch {epoch + 1}/{cfg.epochs}")
+            metrics = {}
+            if cfg.reward == "weight_sharing":
+                metrics.update(self._train_shared_weights(epoch))
+            if not in_uniform_warmup(cfg, epoch):
+                metrics.update(self._controller_steps(epoch))
+            self.total_seconds += time.time() - start
+            metrics["time/controller_share"] = (self.controller_seconds / self.total_seconds
+                                                if self.total_seconds else 0.0)
+            self._log(epoch, metrics)
+            if self.tracker.seen and drawing.drawable(self.space):  # best so far, as an image
+                drawing.log_architecture_image(self.space, self.tracker.best(1)[0], epoch + 1,
+                                               self.writer)
+            self.history.append({"epoch": epoch + 1, **metrics})
+            if "reward/mean" in metrics:
+                logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, "
+                             "sigma %.3f", epoch + 1, metrics["reward/mean"],
+                             metrics["reward/max"], metrics["controller/baseline"],
+                             metrics["controller/sigma"])
+            self.epoch.assign(epoch + 1)
+            self.checkpoint.save({
+                "seen": self.tracker.state(), "history": self.history,
+                "chains": self.chains.get_state(),
+                "episode_cache": self._episode_cache,
+                "controller_seconds": self.controller_seconds,
+                "total_seconds": self.total_seconds})
+        return self._finish()
+
+    def _finish(self):
+        cfg = self.config
+        _, decoded = self.controller.sample(
+            np.resize(self.controller.chains.numpy(),
+                      (cfg.rescore_samples, self.space.num_decisions)))
+        candidates, seen = [], set()
+        extra = final_random_candidates(self.space, self.guard, cfg.levers.rescore_random,
+                                        self.seed)
+        for arch in (self.guard.batch(self.space.decode_batch(decoded)) +
+                     self.tracker.best(cfg.rescore_top) + extra):
+            if arch_key(arch) not in seen:
+                seen.add(arch_key(arch))
+                candidates.append(arch)
+        scored = [(self.validation_reward(arch), arch) for arch in candidates]
+        scored.sort(key=lambda ra: -ra[0])
+        reward, best = scored[0]
+        standalone = standalone_rerank(self.space, scored, self.search_split(), cfg,
+                                       self.num_classes, self.seed)
+        if standalone:
+            best = self.space.validate(standalone[0]["arch"])
+            reward = next(r for r, a in scored if a == best)
+        result = {
+            "space": self.space.config(),
+            "architecture": self.space.to_json(best),
+            "reward": reward,
+            "reward_kind": f"{cfg.reward} validation accuracy",
+            "readable": self.space.readable(best),
+            "candidates": [{"reward": r, "readable": self.space.readable(a)} for r, a in scored],
+            "epochs": cfg.epochs,
+            "controller_share_of_time": (self.controller_seconds / self.total_seconds
+                                         if self.total_seconds else 0.0),
+            "search_seconds": self.total_seconds,
+        }
+        if standalone:
+            result["standalone_rerank"] = standalone
+        fileio.write_json(os.path.join(self.search_dir, "arch.json"), result)
+        if drawing.drawable(self.space):
+            drawing.write_svg(self.space, best, os.path.join(self.search_dir, "arch.svg"))
+        fileio.write_json(os.path.join(self.search_dir, "history.json"), self.history)
+        logging.info("best architecture (validation accuracy %.4f): %s", reward,
+                     self.space.readable(best))
+        return result
