@@ -6,8 +6,8 @@ rerun then fails. ``Oracle.end_trial`` also saves the oracle before it drops the
 from ``ongoing_trials``, so a kill between the two reruns that trial and lists it twice in
 ``end_order``. The mixins here write every file atomically (temp file, then ``os.replace``),
 read damaged files left by older runs as missing, drop finished trials from the retry
-queue on reload, and retry trials whose file was written but which the oracle file never
-started. Put them first among the bases:
+queue on reload, retry trials whose file was written but which the oracle file never
+started, and remove the temporary files a killed write left behind. Put them first among the bases:
 ``class MyOracle(AtomicOracleStateMixin, keras_tuner.Oracle)``.
 """
 
@@ -16,7 +16,7 @@ import os
 
 from absl import logging
 
-from nases_tf.storage import fileio
+from nases_tf.storage import checkpoints, fileio
 
 _ENDED = ("COMPLETED", "FAILED", "INVALID")
 
@@ -81,7 +81,10 @@ class AtomicOracleStateMixin:
         if not _is_local(fname):
             return super().reload()
         self.trials = {}
+        checkpoints.remove_leftovers(self._project_dir)  # temp files of killed writes
         for trial_dir in sorted(os.listdir(self._project_dir)):
+            if trial_dir.startswith("trial_"):
+                checkpoints.remove_leftovers(os.path.join(self._project_dir, trial_dir))
             state = read_state(os.path.join(self._project_dir, trial_dir, "trial.json"))
             if trial_dir.startswith("trial_") and state is not None:
                 trial = trial_module.Trial.from_state(state)
