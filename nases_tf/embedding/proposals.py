@@ -209,10 +209,12 @@ class Proposer:
         return np.asarray(self.active(np.asarray(u, dtype=np.float64)), dtype=bool)
 
     def _snap(self, u):
-        # discrete slots at their choice's centre, continuous ones clipped to [0, 1]
+        # discrete slots at their choice's centre, continuous ones clipped to [0, 1]; a
+        # vector (m,) or a batch (n, m)
         u = np.clip(np.asarray(u, dtype=np.float64), 0.0, 1.0)
         k = self._sizes_float[self._has_choices]
-        u[self._has_choices] = (np.minimum(np.floor(u[self._has_choices] * k), k - 1) + 0.5) / k
+        u[..., self._has_choices] = (
+            np.minimum(np.floor(u[..., self._has_choices] * k), k - 1) + 0.5) / k
         return u
 
     def key(self, u):
@@ -225,6 +227,14 @@ class Proposer:
         if self.active is not None:
             u[~self._mask(u)] = _INACTIVE
         return tuple(u.tolist())
+
+    def _keys(self, units):
+        """``key`` of each row of ``units`` ``(n, m)``, snapped in one batch."""
+        snapped = np.round(self._snap(units), 9)
+        if self.active is not None:
+            for row in snapped:
+                row[~self._mask(row)] = _INACTIVE
+        return [tuple(row) for row in snapped.tolist()]
 
     def is_seen(self, u):
         """Whether ``u`` (or a point equal to it on its active slots) was proposed.
@@ -266,33 +276,45 @@ class Proposer:
                     u[i] = (c + 0.5) / self.sizes[i]
                 cands.append(u)
         else:
-            for _ in range(self.num_candidates):
-                cands.append(self._perturb(centre, disc, cont, radius))
+            cands = self._perturbations(centre, disc, cont, radius, self.num_candidates)
+        cands = np.asarray(cands, dtype=np.float64).reshape(-1, len(self.sizes))
         out, keys = [], set()
-        for u in cands:
-            k = self.key(u)
+        for u, k in zip(cands, self._keys(cands)):
             if k not in self._seen and k not in keys:
                 keys.add(k)
                 out.append(u)
         return np.array(out).reshape(-1, len(self.sizes))
 
-    def _perturb(self, centre, disc, cont, radius):
-        u = centre.copy()
-        slots = disc + cont
-        # discrete edits: 1..radius, or 0..radius when continuous slots can move instead
-        low = 0 if cont else 1
-        count = int(self.rng.integers(low, min(radius, len(disc)) + 1)) if disc else 0
-        for i in self.rng.permutation(disc)[:count]:
-            k = self.sizes[i]
-            old = min(int(u[i] * k), k - 1)
-            new = int(self.rng.integers(k - 1))
-            u[i] = ((new + (new >= old)) + 0.5) / k
+    def _perturbations(self, centre, disc, cont, radius, count):
+        """``count`` random points of the region around ``centre`` ``(count, m)``: each
+        changes 1..radius discrete slots (0..radius when continuous slots can move instead)
+        to another of their choices, and moves continuous slots by up to the region's step;
+        every continuous slot moves with probability max(1/slots, 1/2), and a point that
+        would otherwise equal ``centre`` moves one of them."""
+        rng = self.rng
+        u = np.tile(np.asarray(centre, dtype=np.float64), (count, 1))
+        if disc:
+            disc = np.asarray(disc)
+            low = 0 if cont else 1
+            edits = rng.integers(low, min(radius, len(disc)) + 1, size=count)
+            # a random order of the discrete slots per point; the first ``edits`` change
+            order = np.argsort(rng.random((count, len(disc))), axis=1)
+            change = np.argsort(order, axis=1) < edits[:, None]
+            k = self._sizes_float[disc]
+            old = np.minimum(np.floor(u[:, disc] * k), k - 1)
+            new = np.floor(rng.random((count, len(disc))) * (k - 1))
+            new = new + (new >= old)
+            u[:, disc] = np.where(change, (new + 0.5) / k, u[:, disc])
+        else:
+            edits = np.zeros(count, dtype=int)
         if cont:
-            moving = [i for i in cont if self.rng.random() < max(1.0 / len(slots), 0.5)]
-            if not moving and (count == 0 or self.rng.random() < 0.5):
-                moving = [cont[int(self.rng.integers(len(cont)))]]
-            for i in moving:
-                u[i] = float(np.clip(u[i] + self.rng.uniform(-1, 1) * self.region.step, 0, 1))
+            cont = np.asarray(cont)
+            slots = len(disc) + len(cont)
+            moving = rng.random((count, len(cont))) < max(1.0 / slots, 0.5)
+            still = ~moving.any(axis=1) & ((edits == 0) | (rng.random(count) < 0.5))
+            moving[still, rng.integers(len(cont), size=count)[still]] = True
+            steps = rng.uniform(-1, 1, size=(count, len(cont))) * self.region.step
+            u[:, cont] = np.clip(u[:, cont] + np.where(moving, steps, 0.0), 0.0, 1.0)
         return self._snap(u)
 
     # -- learned ranking ------------------------------------------------------------------

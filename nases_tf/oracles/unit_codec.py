@@ -116,10 +116,19 @@ class UnitCodec:
         """
         if not any(hp.conditions for hp in space):
             return None
+        # which slots are active depends only on the values of the conditions' parents
+        by_name = {hp.name: hp for hp in space}
+        parents = sorted({c.name for hp in space for c in hp.conditions
+                          if c.name in self.index and c.name in by_name})
+        masks = {}
 
         def mask(unit):
-            values = self.to_values(space, unit)
-            return [name in values for name in self.names]
+            key = (len(self.names),) + tuple(
+                prob_to_value(by_name[name], unit[self.index[name]]) for name in parents)
+            if key not in masks:
+                values = self.to_values(space, unit)
+                masks[key] = [name in values for name in self.names]
+            return masks[key]
         return mask
 
     def to_values(self, space, unit):
