@@ -77,3 +77,23 @@ def assert_valid_active_values(hps):
     for hp in hps.space:
         if hps.is_active(hp):
             assert hp.name in values, f"active {hp.name} has no value"
+
+
+def completed_distinct_trials(oracle, count):
+    """The oracle's trials in start order, checked: ``count`` of them, all completed, each
+    with valid active values, no values twice."""
+    trials = [oracle.trials[i] for i in oracle.start_order]
+    assert len(trials) == count
+    assert all(t.status == keras_tuner.engine.trial.TrialStatus.COMPLETED for t in trials)
+    for trial in trials:
+        assert_valid_active_values(trial.hyperparameters)
+    assert len({oracle._compute_values_hash(t.hyperparameters.values) for t in trials}) == count
+    return trials
+
+
+class SumTuner(keras_tuner.engine.base_tuner.BaseTuner):
+    """A tuner scoring a trial by the sum of hyperparameters ``a`` and ``b``."""
+
+    def run_trial(self, trial, *args, **kwargs):
+        values = trial.hyperparameters.values
+        return {"score": float(values["a"] + values["b"])}

@@ -13,7 +13,8 @@ from nases_tf.benchmarks import tuner_benchmark, tuner_objective
 from nases_tf.benchmarks.tuner_objective import cheap_space, cheap_score
 from nases_tf.tuner import NASESOracle
 
-from oracle_helpers import Killed, ScoreTuner, assert_valid_active_values, quiet, score_objective
+from oracle_helpers import (Killed, ScoreTuner, SumTuner, assert_valid_active_values,
+                            completed_distinct_trials, quiet, score_objective)
 
 COMPLETED = trial_module.TrialStatus.COMPLETED
 
@@ -28,11 +29,7 @@ def test_proposals_are_valid_unseen_and_anchored_on_the_best_trial(tmp_path):
     tuner = _tuner(tmp_path, 20, overwrite=True)
     tuner.search(verbose=0)
     oracle = tuner.oracle
-    trials = [oracle.trials[i] for i in oracle.start_order]
-    assert len(trials) == 20 and all(t.status == COMPLETED for t in trials)
-    for trial in trials:
-        assert_valid_active_values(trial.hyperparameters)
-    assert len({oracle._compute_values_hash(t.hyperparameters.values) for t in trials}) == 20
+    trials = completed_distinct_trials(oracle, 20)
     assert oracle.controller is None  # no stage 1: the embedding parts are off by default
     # after the random start, each trial is a small move from the incumbent of its time
     scores = [t.score for t in trials]
@@ -115,12 +112,7 @@ def test_a_small_space_is_exhausted_then_stopped(tmp_path):
     oracle = NASESOracle(objective=score_objective(), max_trials=50, seed=3,
                          hyperparameters=hps, initial_points=2)
 
-    class Tiny(keras_tuner.engine.base_tuner.BaseTuner):
-        def run_trial(self, trial, *args, **kwargs):
-            v = trial.hyperparameters.values
-            return {"score": float(v["a"] + v["b"])}
-
-    tuner = quiet(Tiny(oracle, directory=str(tmp_path), project_name="tiny"))
+    tuner = quiet(SumTuner(oracle, directory=str(tmp_path), project_name="tiny"))
     tuner.search(verbose=0)
     values = [tuple(sorted(t.hyperparameters.values.items())) for t in oracle.trials.values()
               if t.status == COMPLETED]

@@ -16,7 +16,7 @@ from nases_tf.benchmarks.tuner_objective import cheap_space  # noqa: E402
 from nases_tf.errors import ConfigError  # noqa: E402
 from nases_tf.oracles.tpe import TPE, TPEOracle, distribution  # noqa: E402
 
-from oracle_helpers import (Killed, ScoreTuner, assert_valid_active_values, quiet,  # noqa: E402
+from oracle_helpers import (Killed, ScoreTuner, completed_distinct_trials, quiet,  # noqa: E402
                             score_objective)
 
 COMPLETED = trial_module.TrialStatus.COMPLETED
@@ -43,11 +43,7 @@ def test_searches_a_conditional_space_of_every_type_without_repeats(tmp_path):
     tuner = _tuner(tmp_path, 25, overwrite=True)
     tuner.search(verbose=0)
     oracle = tuner.oracle
-    trials = [oracle.trials[i] for i in oracle.start_order]
-    assert len(trials) == 25 and all(t.status == COMPLETED for t in trials)
-    for trial in trials:
-        assert_valid_active_values(trial.hyperparameters)
-    assert len({oracle._compute_values_hash(t.hyperparameters.values) for t in trials}) == 25
+    trials = completed_distinct_trials(oracle, 25)
     # TPE was told every result, in the objective's direction
     told = [r for r in oracle.get_state()["tpe"]["records"] if r["trial_id"] is not None]
     assert [r["value"] for r in told] == [t.score for t in trials]

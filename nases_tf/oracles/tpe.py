@@ -282,14 +282,8 @@ class TPE(AtomicTunerStateMixin, tuner_module.Tuner):
     """TPE tuner: keras-tuner's `Tuner` driven by a `TPEOracle` (Optuna's TPE sampler).
 
     Args:
-        hypermodel: Instance of `HyperModel` class (or callable that takes
-            hyperparameters and returns a Model instance). It is optional when
-            `Tuner.run_trial()` is overridden and does not use `self.hypermodel`.
-        objective: A string, `keras_tuner.Objective` instance, or a list of
-            `keras_tuner.Objective`s and strings, as for `keras_tuner.RandomSearch`.
-        max_trials: Integer, the total number of trials to test at most. Defaults to 10.
-        seed: Optional integer, the random seed.
-        hyperparameters: Optional `HyperParameters` instance.
+        hypermodel, objective, max_trials, seed, hyperparameters: as for
+            `keras_tuner.RandomSearch` (``max_trials`` defaults to 10).
         n_startup_trials: Integer, random trials before TPE models the results.
         **kwargs: the other `TPEOracle` arguments (``max_collisions``,
             ``allow_new_entries``, ``tune_new_entries``, ``max_retries_per_trial``,
