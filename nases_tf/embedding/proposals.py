@@ -223,10 +223,7 @@ class Proposer:
         Args:
             u: decision vector ``(m,)``.
         """
-        u = np.round(self._snap(u), 9)
-        if self.active is not None:
-            u[~self._mask(u)] = _INACTIVE
-        return tuple(u.tolist())
+        return self._keys(np.reshape(np.asarray(u, dtype=np.float64), (1, -1)))[0]
 
     def _keys(self, units):
         """``key`` of each row of ``units`` ``(n, m)``, snapped in one batch."""
