@@ -39,6 +39,7 @@ from nases_tf.spaces.config import SpaceConfig
     (["--profile_steps=5"], "'5' must be START,END"),
     (["--profile_steps=9,3"], "needs 1 <= START <= END"),
     (["--cutout=40"], "--cutout=40"),
+    (["--embedding_dim=-1"], "-1 must be >= 1, or 0 for the space's default size"),
 ])
 def test_bad_flag_values_are_refused_as_the_flags_are_parsed(argv, message):
     with pytest.raises(flags.Error) as err:

@@ -116,7 +116,14 @@ def profile_steps(text):
 
 
 def _embedding_dim(value):
-    return value or None  # 0: the default size for the space
+    """``--embedding_dim`` -> ``EmbeddingConfig.embedding_dim`` (0: the space's default size).
+
+    Raises:
+        flags.ValidationError: for a negative value.
+    """
+    if value < 0:
+        raise flags.ValidationError(f"{value} must be >= 1, or 0 for the space's default size")
+    return value or None
 
 
 # -- the run --------------------------------------------------------------------------------

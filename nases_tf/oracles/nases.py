@@ -99,7 +99,6 @@ class NASESOracle(SearchOracle):
             to random values.
         proposals: ``"trust_region"`` (default) or a chain mode of ``embedding.chains``:
             ``"decoded"`` (the paper's chain), ``"elitist"`` or ``"best"``.
-        state_update: the chain mode under its former name; given, it sets ``proposals``.
         learning: Boolean, default True. False switches every learned part off (the
             predictor's ranking and posterior, the policy, REINFORCE steps) and leaves the
             way proposals are made as it is: the ablation that the learned parts are
@@ -136,7 +135,6 @@ class NASESOracle(SearchOracle):
         initial_sigma=ORACLE_INITIAL_SIGMA,
         max_collisions=20,
         proposals="trust_region",
-        state_update=None,
         learning=True,
         initial_points=10,
         predictor="auto",
@@ -157,7 +155,6 @@ class NASESOracle(SearchOracle):
             raise ConfigError(f"samples_per_update={samples_per_update} must be at least 1")
         if not initial_sigma > 0:
             raise ConfigError(f"initial_sigma={initial_sigma} must be positive")
-        proposals = state_update or proposals
         if proposals not in PROPOSALS:
             raise ConfigError(f"proposals={proposals!r} is unknown, expected one of "
                               f"{', '.join(PROPOSALS)}")
@@ -510,7 +507,7 @@ ORACLE_ARGUMENTS = (
     "max_consecutive_failed_trials", "embedding_dim", "coder", "hidden_units",
     "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
     "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
-    "max_collisions", "proposals", "state_update", "learning", "initial_points", "predictor",
+    "max_collisions", "proposals", "learning", "initial_points", "predictor",
     "anchors", "decode_unseen", "embedding_weight", "policy_weight")
 
 
@@ -529,7 +526,7 @@ class NASES(AtomicTunerStateMixin, tuner_module.Tuner):
         **kwargs: `NASESOracle` arguments (``hyperparameters``, ``allow_new_entries``,
             ``tune_new_entries``, ``max_retries_per_trial``,
             ``max_consecutive_failed_trials``, and NASES's ``embedding_dim``, ``coder``,
-            ``samples_per_update``, ``state_update``, ...; see its docstring), and keyword
+            ``samples_per_update``, ``proposals``, ...; see its docstring), and keyword
             arguments of every `Tuner` (``directory``, ``project_name``, ``overwrite``,
             ``executions_per_trial``, ...).
     """
