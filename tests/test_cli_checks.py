@@ -6,6 +6,8 @@ import dataclasses
 import hashlib
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -59,6 +61,27 @@ def test_the_flags_make_one_run_config_with_the_schedule_applied():
     assert paper.search.levers == PAPER
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.search.epochs = 3
+
+
+def test_an_embedding_as_large_as_the_decisions_is_refused(tmp_path):
+    config = parse_run(f"--output_dir={tmp_path / 'out'}", "--space=nasbench201",
+                       "--embedding_dim=6", "--stage=pretrain")
+    with pytest.raises(ConfigError, match="embedding_dim=6 must be smaller than the space's 6"):
+        checks.check_inputs(config)
+    assert not (tmp_path / "out").exists()
+    fine = parse_run(f"--output_dir={tmp_path / 'out'}", "--space=nasbench201",
+                     "--embedding_dim=5", "--stage=pretrain")
+    assert fine.embedding.dim_for(6) == 5
+
+
+@pytest.mark.parametrize("argv,line", [
+    (["--flagfile=/no/such.cfg"], "--flagfile=/no/such.cfg: no such file or directory"),
+    (["--flagfile=/"], "--flagfile=/: is a directory"),
+    (["--stage=final"], "--output_dir is required: the directory for checkpoints"),
+])
+def test_a_missing_flagfile_or_output_dir_is_one_line(argv, line):
+    done = run(*argv, timeout=120)
+    assert_refused(done, line)
 
 
 def test_output_dir_that_is_a_file_or_under_a_file_is_refused(tmp_path):
@@ -146,6 +169,7 @@ def _images(n, side=8):
     ({"x_test": _images(6)}, "has 'x_test' but no 'y_test'"),
     ({"y_test": np.arange(6) % 3}, "has 'y_test' but no 'x_test'"),
     ({"y": np.r_[np.arange(59) % 3, 100000]}, "largest is 100000 .* no training example"),
+    ({"y": np.zeros(60, np.int64)}, "hold 1 class; a classifier needs at least 2"),
     ({"x_test": _images(6), "y_test": np.arange(6) % 4}, "test label 3 never occurs"),
     ({"y": np.r_[np.arange(59) % 3, -1]}, "negative label -1"),
     ({"x": np.zeros((60, 8, 8, 3), np.float32)}, "'x' must be uint8"),
@@ -159,6 +183,24 @@ def test_bad_npz_files_are_refused_naming_the_array(tmp_path, arrays, match):
     with pytest.raises(DataError, match=match) as err:
         npz_images.read_npz(_npz(tmp_path, **arrays))
     assert "d.npz" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_huge_label_is_refused_in_bounded_memory(tmp_path):
+    # a check sized by a label's value would need terabytes here; 1 GiB of address space
+    # is plenty for one sized by the file
+    path = _npz(tmp_path, y=np.r_[np.arange(59) % 3, 2 ** 40])
+    script = ("import resource, sys\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
+              "from nases_tf.data import npz_images\n"
+              "from nases_tf.errors import DataError\n"
+              "try:\n"
+              f"    npz_images.read_npz({path!r})\n"
+              "except DataError as err:\n"
+              "    print(err)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"largest is {2 ** 40}" in done.stdout and "no training example (e.g. 3)" in done.stdout
 
 
 def test_not_an_npz_and_a_good_npz(tmp_path):

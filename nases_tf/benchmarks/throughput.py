@@ -218,7 +218,8 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
         repeats: timed repetitions of each part.
         log: called with the result line.
     """
-    from nases_tf.embedding.coder import build_decoder, build_simulator, default_embedding_dim
+    from nases_tf.embedding.coder import build_decoder, build_simulator
+    from nases_tf.embedding.config import default_embedding_dim
     from nases_tf.embedding.controller import EmbeddingController
 
     m = space.num_decisions

@@ -133,6 +133,7 @@ def check_inputs(config):
     """
     check_output_dir(config.output_dir)
     space = config.space.build()
+    config.embedding.dim_for(space.num_decisions)
     onednn_off = False
     if config.data.dataset.startswith("npz:") and config.stage != "pretrain":
         train_x, _, _, _, _ = npz_images.read_npz(config.data.dataset[4:])

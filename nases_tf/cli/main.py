@@ -134,11 +134,24 @@ def error_line(error):
     return str(error)
 
 
+def _flag_error_line(error):
+    """absl's message for a command line it cannot parse, as one line a user can act on."""
+    line = str(error).splitlines()[0]
+    if "Unable to open flagfile" in line:
+        # absl: "ERROR:: Unable to open flagfile: [Errno 2] No such file or directory: 'x'"
+        name = line.rsplit(": ", 1)[-1].strip("'")
+        reason = line.split("] ", 1)[-1].rsplit(": ", 1)[0] if "] " in line else "unreadable"
+        return f"--flagfile={name}: {reason.lower()}"
+    if "--output_dir must have a value other than None" in line:
+        return "--output_dir is required: the directory for checkpoints, logs and results"
+    return line
+
+
 def _parse_flags(argv):
     try:
         return FLAGS(argv)
     except flags.Error as exc:
-        _fail(str(exc).splitlines()[0])
+        _fail(_flag_error_line(exc))
 
 
 def main(argv):

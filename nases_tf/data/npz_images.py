@@ -29,8 +29,11 @@ def _check_arrays(path, x, y, key_x, key_y):
 
 
 def check_labels(path, train_y, test_y):
-    """Raises DataError unless the training labels are exactly 0..K-1 (each class has
-    training examples) and every test label is one of them.
+    """Raises DataError unless the training labels are exactly 0..K-1 with K >= 2 (each
+    class has training examples) and every test label is one of them.
+
+    The checks cost time and memory in the number of labels, never in their values, so a
+    stray huge label is refused at once.
 
     Args:
         path: the dataset file, for messages.
@@ -39,14 +42,17 @@ def check_labels(path, train_y, test_y):
     present = np.unique(train_y)
     num_classes = int(present[-1]) + 1
     if len(present) != num_classes:
-        missing = sorted(set(range(num_classes)) - set(present.tolist()))
+        first_missing = int(np.flatnonzero(present != np.arange(len(present)))[0])
         raise DataError(
             f"{path}: training labels must be 0..K-1 with examples of each class; the "
-            f"largest is {num_classes - 1} but {len(missing)} of the classes below it have "
-            f"no training example (e.g. {missing[0]})")
-    unseen = sorted(set(np.unique(test_y).tolist()) - set(present.tolist()))
-    if unseen:
-        raise DataError(f"{path}: test label {unseen[0]} never occurs in the training "
+            f"largest is {num_classes - 1} but {num_classes - len(present)} of the classes "
+            f"below it have no training example (e.g. {first_missing})")
+    if num_classes < 2:
+        raise DataError(f"{path}: the training labels hold {num_classes} class; a classifier "
+                        "needs at least 2")
+    unseen = np.setdiff1d(np.unique(test_y), present)
+    if len(unseen):
+        raise DataError(f"{path}: test label {int(unseen[0])} never occurs in the training "
                         f"labels ({len(unseen)} such labels)")
     return num_classes
 

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from nases_tf import notices
-from nases_tf.embedding.config import CODERS, DEFAULTS, EmbeddingConfig, default_embedding_dim
+from nases_tf.embedding.config import CODERS, DEFAULTS, EmbeddingConfig
 from nases_tf.embedding.pretraining import Pretrainer, reconstruction_metrics
 from nases_tf.errors import DataError, SettingError
 from nases_tf.spaces import encoding
@@ -174,7 +174,7 @@ class Coder:
         self.space, self.config, self.seed = space, config, int(seed)
         self.log_every = int(log_every)
         m = space.num_decisions
-        self.embedding_dim = config.embedding_dim or default_embedding_dim(m)
+        self.embedding_dim = config.dim_for(m)
         self.simulator = build_simulator(m, self.embedding_dim, config.coder,
                                          config.hidden_units, seed=self.seed)
         self.decoder = build_decoder(m, self.embedding_dim, config.coder,

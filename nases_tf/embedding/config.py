@@ -8,6 +8,7 @@ nowhere else.
 import dataclasses
 
 from nases_tf import settings
+from nases_tf.errors import SettingError
 
 CODERS = ("lstm", "mlp")
 
@@ -59,6 +60,21 @@ class EmbeddingConfig:
 
     def __post_init__(self):
         settings.check_settings(self)
+
+    def dim_for(self, num_decisions):
+        """The embedding size n for a space of ``num_decisions`` decisions: the one set, or
+        ``default_embedding_dim``.
+
+        Raises:
+            SettingError: when the size set is not smaller than the number of decisions
+                (an embedding as large as the decisions compresses nothing).
+        """
+        if self.embedding_dim is None:
+            return default_embedding_dim(num_decisions)
+        if self.embedding_dim >= num_decisions:
+            raise SettingError("EmbeddingConfig.embedding_dim", self.embedding_dim,
+                               f"must be smaller than the space's {num_decisions} decisions")
+        return self.embedding_dim
 
 
 DEFAULTS = EmbeddingConfig()
