@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,13 +86,63 @@ def test_zero_byte_state_files_of_an_older_run_are_rebuilt(tmp_path):
     (project / "trial_3" / "trial.json").write_text('{"trial_id": "3", "hyperp')
     second = _tuner(tmp_path, 6)
     oracle = second.oracle
-    assert sorted(oracle.trials) == ["0", "1", "2"]  # the truncated trial is forgotten
     assert oracle.end_order == ["0", "1", "2"]
+    assert oracle._retry_queue == ["3"]  # nothing says it ended: it runs again
     second.search(verbose=0)
-    assert len(oracle.end_order) == len(set(oracle.end_order)) == 6
+    _assert_whole(oracle, project, 6)
     values = [tuple(sorted(t.hyperparameters.values.items())) for t in oracle.trials.values()]
     assert len(set(values)) == 6  # the rebuilt oracle knows what was tried
-    json.loads((project / "oracle.json").read_text())
+
+
+def _assert_whole(oracle, project, max_trials):
+    """Every trial ran and ended once, under the ids keras-tuner hands out, and every state
+    file on disk is whole and agrees."""
+    width = len(str(max_trials))
+    ids = [f"{i:0{width}d}" for i in range(max_trials)]
+    assert sorted(oracle.trials) == ids
+    assert sorted(oracle.start_order) == ids and sorted(oracle.end_order) == ids
+    assert all(t.status == "COMPLETED" for t in oracle.trials.values())
+    state = json.loads((project / "oracle.json").read_text())
+    assert sorted(state["start_order"]) == ids and sorted(state["end_order"]) == ids
+    for trial_id in ids:
+        saved = json.loads((project / f"trial_{trial_id}" / "trial.json").read_text())
+        assert saved["status"] == "COMPLETED" and saved["score"] is not None
+
+
+def _damage_garbled(project, best):
+    (project / "trial_03" / "trial.json").write_text('{"trial_id": "03", "hyp')
+
+
+def _damage_missing(project, best):
+    shutil.rmtree(project / "trial_05")
+
+
+def _damage_best(project, best):
+    shutil.rmtree(project / f"trial_{best}")
+
+
+def _damage_both(project, best):
+    (project / "trial_03" / "trial.json").write_text("garbage")
+    (project / "oracle.json").write_text('{"trunc')
+
+
+@pytest.mark.parametrize("damage", [_damage_garbled, _damage_missing, _damage_best,
+                                    _damage_both], ids=lambda f: f.__name__[len("_damage_"):])
+def test_a_damaged_or_lost_trial_never_stalls_the_search(tmp_path, damage):
+    first = _tuner(tmp_path, 12, overwrite=True)
+    first.search(verbose=0)
+    best = first.oracle.get_best_trials(1)[0]
+    project = tmp_path / "kills"
+    damage(project, best.trial_id)
+    for _ in range(2):  # the recovered project, and a rerun of it
+        again = _tuner(tmp_path, 16)
+        again.search(verbose=0)
+        _assert_whole(again.oracle, project, 16)
+    restored = again.oracle.trials[best.trial_id]
+    if damage is not _damage_both:  # rebuilt from oracle.json: the same trial
+        assert restored.hyperparameters.values == best.hyperparameters.values
+        assert restored.score == best.score
+    assert again.oracle.get_best_trials(1)[0].score >= best.score
 
 
 def test_a_trial_saved_as_ended_but_still_ongoing_is_not_rerun(tmp_path):
@@ -133,3 +184,46 @@ def test_state_is_written_atomically(tmp_path):
     path.write_text("")
     assert atomic_state.read_state(str(path)) is None
     assert atomic_state.read_state(str(tmp_path / "missing.json")) is None
+
+
+def _choice_space(acts):
+    hp = keras_tuner.HyperParameters()
+    hp.Int("x", 0, 20)
+    hp.Choice("act", acts)
+    return hp
+
+
+class _CheapTuner(keras_tuner.engine.tuner.Tuner):
+    def run_trial(self, trial, *args, **kwargs):
+        values = trial.hyperparameters.values
+        return {"score": values["x"] / 20.0 + (0.3 if values["act"] == "b" else 0.0)}
+
+
+def _oracle_classes():
+    from nases_tf.oracles import evolution, local, reinforce
+    from nases_tf.tuner import NASESOracle, TPEOracle
+    return [NASESOracle, TPEOracle, evolution.RegularizedEvolutionOracle,
+            local.LocalSearchOracle, reinforce.ReinforceOracle]
+
+
+@pytest.mark.parametrize("oracle_class", _oracle_classes(), ids=lambda c: c.__name__)
+def test_changed_choice_values_are_used_on_resume(tmp_path, oracle_class, caplog):
+    def tuner(max_trials, acts, overwrite):
+        extra = dict(pretrain_steps=50) if oracle_class.__name__ == "NASESOracle" else {}
+        oracle = oracle_class(objective=keras_tuner.Objective("score", "max"),
+                              max_trials=max_trials, seed=3,
+                              hyperparameters=_choice_space(acts), **extra)
+        oracle.verbose = 0
+        return _CheapTuner(oracle, directory=str(tmp_path), project_name="p",
+                           overwrite=overwrite)
+
+    tuner(8, ["a", "b", "c"], True).search(verbose=0)
+    again = tuner(30, ["a", "b", "d", "e"], False)
+    assert any("'act' has the values ['a', 'b', 'd', 'e'] now (['a', 'b', 'c'] before)"
+               in r.getMessage() for r in caplog.records)
+    again.search(verbose=0)
+    oracle = again.oracle
+    new = [oracle.trials[t].hyperparameters.values["act"] for t in oracle.start_order[8:]]
+    assert len(new) == 22 and "c" not in new and {"d", "e"} & set(new)
+    assert [hp.values for hp in oracle.hyperparameters.space if hp.name == "act"] == \
+        [["a", "b", "d", "e"]]

@@ -287,6 +287,9 @@ class NASESOracle(SearchOracle):
             return
         new = [name for name in names if name not in self._codec.index]
         if not new:
+            if self._trust_region and \
+                    self._proposer.sizes != self._codec.sizes(self.hyperparameters.space):
+                self._renew_proposer()  # a Choice's values changed on resume
             return
         names = self._codec.names + new
         if self._uses_coder:
@@ -296,10 +299,14 @@ class NASESOracle(SearchOracle):
                 self._grow(names)
         self._codec = UnitCodec(names)
         if self._trust_region:
-            old = self._proposer.get_state()
-            old["points"] = [self._codec.pad(p) for p in old["points"]]
-            self._proposer = self._new_proposer()
-            self._proposer.set_state(old)
+            self._renew_proposer()
+
+    def _renew_proposer(self):
+        """A proposer for the current slots and sizes, carrying the points seen so far."""
+        old = self._proposer.get_state()
+        old["points"] = [self._codec.pad(p) for p in old["points"]]
+        self._proposer = self._new_proposer()
+        self._proposer.set_state(old)
 
     def _new_proposer(self):
         """A ``Proposer`` over the current slots (state not included)."""
@@ -331,6 +338,7 @@ class NASESOracle(SearchOracle):
         if not self._codec.names:  # nothing to tune (no or only Fixed hyperparameters)
             return self._stop_or_run(self._random_values())
         if self._trust_region:
+            self._observe_unseen_trials()
             return self._populate_from_trust_region(trial_id)
         space = self.hyperparameters.space
         chain = self._next_chain
@@ -353,6 +361,20 @@ class NASESOracle(SearchOracle):
             else:
                 self._controller.advance(unit[None], [chain])
         return self._stop_or_run(values)
+
+    def _observe_unseen_trials(self):
+        # Trials that ended without the proposer hearing of them (their oracle state was
+        # lost and rebuilt from the trial files) are registered at their values, so that
+        # the search and get_best_trials build on them.
+        space = self.hyperparameters.space
+        for trial in self._completed(self.end_order):
+            if trial.trial_id not in self._trial_points and trial.trial_id not in self._records:
+                point = self._codec.to_unit(space, trial.hyperparameters.values,
+                                            [0.5] * len(self._codec.names))
+                point = [float(v) for v in point]
+                self._proposer.register(point)
+                self._proposer.observe(point, self._reward(trial.score))
+                self._trial_points[trial.trial_id] = point
 
     def _populate_from_trust_region(self, trial_id):
         space = self.hyperparameters.space

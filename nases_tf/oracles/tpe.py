@@ -172,6 +172,19 @@ class TPEOracle(SearchOracle):
         if record["state"] == "RUNNING" and record["trial_id"] is not None:
             self._open[record["trial_id"]] = len(self._records) - 1
 
+    def _on_space_changed(self):
+        # Optuna refuses a categorical distribution that changed: the study is rebuilt on
+        # the new space, each point keeping only the values still allowed.
+        categorical = self._optuna.distributions.CategoricalDistribution
+        kept = []
+        for record in self._records:
+            dists = self._distributions(record["params"])
+            params = {name: value for name, value in record["params"].items()
+                      if not isinstance(dists.get(name), categorical)
+                      or value in dists[name].choices}
+            kept.append(dict(record, params=params))
+        self._reset_study(kept)
+
     def _distributions(self, params):
         dists = {}
         for hp in self.hyperparameters.space:

@@ -156,7 +156,8 @@ class UnitCodec:
 
         def choose(hp, _):
             value = values.get(hp.name, hp.default)
-            if hp.name in self.index and hp.name in values:
+            known = not isinstance(hp, hp_module.Choice) or value in hp.values
+            if hp.name in self.index and hp.name in values and known:
                 unit[self.index[hp.name]] = min(max(hp.value_to_prob(value), 0.0), 1.0)
             return value
         fill_active(space, choose)
