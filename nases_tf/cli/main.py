@@ -12,6 +12,7 @@ from absl import app, flags, logging
 
 from nases_tf.cli import checks, config as run_config, flags as cli_flags, run_record
 from nases_tf.errors import ConfigError, NasesError, SettingError
+from nases_tf.storage import run_lock
 
 FLAGS = cli_flags.FLAGS
 
@@ -163,7 +164,9 @@ def main(argv):
     existed = os.path.exists(FLAGS.output_dir)
     try:
         config = run_config.read_flags()
-        run_stages(config, checks.check_inputs(config))
+        inputs = checks.check_inputs(config)
+        with run_lock.DirectoryLock(config.output_dir, f"--output_dir={config.output_dir}"):
+            run_stages(config, inputs)
     except NasesError as exc:
         checks.remove_if_left_empty(FLAGS.output_dir, existed)
         _fail(error_line(exc))

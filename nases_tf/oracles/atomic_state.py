@@ -20,7 +20,7 @@ import keras_tuner
 from absl import logging
 from keras_tuner.engine import hyperparameters as hp_module
 
-from nases_tf.storage import checkpoints, fileio
+from nases_tf.storage import checkpoints, fileio, run_lock
 
 _ENDED = ("COMPLETED", "FAILED", "INVALID")
 
@@ -208,6 +208,9 @@ class AtomicOracleStateMixin:
     def create_trial(self, tuner_id):
         """Creates the next trial as keras-tuner does; a lost trial due to run again gets
         its new values here, from the oracle's own proposal."""
+        if _is_local(self._project_dir) and getattr(self, "_project_lock", None) is None:
+            self._project_lock = run_lock.DirectoryLock(
+                self._project_dir, f"keras-tuner project {self._project_dir}").acquire()
         lost = getattr(self, "_lost_trials", set())
         while (tuner_id not in self.ongoing_trials and self._retry_queue
                and self._retry_queue[-1] in lost):
@@ -224,7 +227,11 @@ class AtomicOracleStateMixin:
             self._retry_queue.pop()
             del self.trials[trial.trial_id]
             self.start_order.remove(trial.trial_id)
-        return super().create_trial(tuner_id)
+        trial = super().create_trial(tuner_id)
+        if trial.status == "STOPPED" and not self.ongoing_trials and self._project_lock:
+            self._project_lock.release()  # the search is over; a new one locks again
+            self._project_lock = None
+        return trial
 
     def _adopt_unlisted_trials(self):
         # A kill between a new trial's trial.json and the oracle's save leaves a trial the
