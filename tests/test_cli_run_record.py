@@ -58,6 +58,16 @@ def _fields(owner, prefix):
             yield f"{prefix}.{field.name}", owner, field
 
 
+def _other(config, path, value):
+    """``value``, or what it gives for the setting's current value when it is a function."""
+    if not callable(value):
+        return value
+    current = config
+    for name in path.split("."):
+        current = getattr(current, name)
+    return value(current)
+
+
 def _replaced(config, path, value):
     part, *rest = path.split(".")
     inner = getattr(config, part)
@@ -80,12 +90,7 @@ def test_every_result_affecting_setting_changed_alone_is_refused_naming_its_flag
     run_record.check_run(config, labels, ARCH)  # the same settings pass
     seen = 0
     for part, path, cls, field, value in _changed_values():
-        if callable(value):
-            current = config
-            for name in path.split("."):
-                current = getattr(current, name)
-            value = value(current)
-        changed = _replaced(config, path, value)
+        changed = _replaced(config, path, _other(config, path, value))
         with pytest.raises(ConfigError) as err:
             run_record.check_run(changed, labels, ARCH)
         message = str(err.value)
@@ -99,6 +104,24 @@ def test_every_result_affecting_setting_changed_alone_is_refused_naming_its_flag
     quiet = dataclasses.replace(config, runtime=dataclasses.replace(config.runtime, verbose=0,
                                                                      profile_steps=(1, 2)))
     run_record.check_run(quiet, labels, ARCH)
+
+
+def test_a_killed_search_resumed_with_any_other_search_setting_is_refused(tmp_path):
+    # what a search killed half-way leaves: both records, a checkpoint, no arch.json yet
+    config = dataclasses.replace(parse_run(*BASE), output_dir=str(tmp_path))
+    labels = run_config.record_labels(config)
+    for stage in ("pretrain", "search"):
+        run_record.begin_stage(config, stage, labels)
+    (tmp_path / "search" / "checkpoint").write_text("half")
+    run_record.check_run(config, labels)  # the same settings resume
+    refused = 0
+    for part, path, cls, field, value in _changed_values():
+        if part not in ("search", "embedding", "space"):
+            continue
+        with pytest.raises(ConfigError, match=f"{run_config.label_of(cls, field.name)}: "):
+            run_record.check_run(_replaced(config, path, _other(config, path, value)), labels)
+        refused += 1
+    assert refused >= 30
 
 
 def test_the_flag_names_and_both_values_of_each_difference(tmp_path):
