@@ -25,7 +25,7 @@ def final_random_candidates(space, guard, count, seed):
     return guard.batch([space.sample(rng) for _ in range(count)])
 
 
-def standalone_rerank(space, scored, split, config, num_classes, seed):
+def standalone_rerank(space, scored, split, config, num_classes, seed, verbose=0):
     """Trains the ``rerank_top`` best of ``scored`` standalone for ``rerank_epochs`` epochs
     (levers of ``config``); returns them best first by validation accuracy (an empty list
     when ``rerank_top`` is 0).
@@ -37,17 +37,24 @@ def standalone_rerank(space, scored, split, config, num_classes, seed):
         config: a ``SearchConfig`` (``batch_size``, ``filters``, ``cutout``, the levers).
         num_classes: number of classes.
         seed: the run seed.
+        verbose: 0 silent; else a line per candidate and Keras's progress of its training.
 
     Returns:
         A list of dicts with ``arch`` (list of int), ``readable``, ``supernet_reward`` and
         ``standalone_accuracy``.
     """
     ranked = []
-    for reward, arch in scored[:config.levers.rerank_top]:
+    top = scored[:config.levers.rerank_top]
+    for i, (reward, arch) in enumerate(top):
+        if verbose:
+            print(f"Re-ranking {i + 1}/{len(top)}: {space.readable(arch)} (supernet reward "
+                  f"{reward:.4f}), {config.levers.rerank_epochs} epochs standalone", flush=True)
         accuracy = train_and_score(space, arch, *split, epochs=config.levers.rerank_epochs,
                                    batch_size=config.batch_size, filters=config.filters,
                                    num_classes=num_classes, seed=seed,
-                                   cutout=config.cutout)
+                                   cutout=config.cutout, verbose=verbose)
+        if verbose:
+            print(f"  standalone validation accuracy {accuracy:.4f}", flush=True)
         ranked.append({"arch": [int(c) for c in arch], "readable": space.readable(arch),
                        "supernet_reward": float(reward), "standalone_accuracy": accuracy})
     ranked.sort(key=lambda entry: -entry["standalone_accuracy"])

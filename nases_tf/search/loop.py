@@ -301,6 +301,24 @@ class Search:
                 "total_seconds": self.total_seconds})
         return self._finish()
 
+    def _score_candidates(self, candidates):
+        """(final score, arch) of each candidate, with a progress line or bar per candidate."""
+        steps = self.config.levers.finetune_steps if self.config.reward != "episodic" else 0
+        if self.verbose:
+            print(f"Final scoring: {len(candidates)} candidates on the validation split"
+                  + (f", each path fine-tuned {steps} steps first" if steps else ""))
+        bar = keras.utils.Progbar(len(candidates), verbose=1 if self.verbose == 1 else 0,
+                                  stateful_metrics=["reward", "best"])
+        scored = []
+        for i, arch in enumerate(candidates):
+            scored.append((self.validation_reward(arch), arch))
+            best = max(r for r, _ in scored)
+            bar.update(i + 1, [("reward", scored[-1][0]), ("best", best)])
+            if self.verbose == 2:
+                print(f"candidate {i + 1}/{len(candidates)}: reward {scored[-1][0]:.4f} "
+                      f"(best {best:.4f})", flush=True)
+        return scored
+
     def _finish(self):
         cfg = self.config
         _, decoded = self.controller.sample(
@@ -314,11 +332,14 @@ class Search:
             if arch_key(arch) not in seen:
                 seen.add(arch_key(arch))
                 candidates.append(arch)
-        scored = [(self.validation_reward(arch), arch) for arch in candidates]
+        start = time.time()
+        scored = self._score_candidates(candidates)
         scored.sort(key=lambda ra: -ra[0])
         reward, best = scored[0]
         standalone = standalone_rerank(self.space, scored, self.search_split(), cfg,
-                                       self.num_classes, self.seed)
+                                       self.num_classes, self.seed, verbose=self.verbose)
+        if self.verbose:
+            print(f"final scoring of {len(scored)} candidates took {time.time() - start:.0f} s")
         if standalone:
             best = self.space.validate(standalone[0]["arch"])
             reward = next(r for r, a in scored if a == best)
