@@ -59,3 +59,20 @@ def assert_refused(done, *words):
     assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     for word in words:
         assert word in errors[0], errors[0]
+
+
+def run_main(*flags):
+    """Runs ``bin/run_nases.py``'s ``main`` with ``flags`` in this process; returns its exit
+    code (0 when it returns). What it prints is the caller's to capture (``capsys``)."""
+    from nases_tf.cli import flags as cli_flags, main
+
+    argv0, sys.argv[0] = sys.argv[0], "run_nases.py"
+    cli_flags.FLAGS.unparse_flags()
+    try:
+        main.main(cli_flags.FLAGS(["run_nases.py", *flags]))
+        return 0
+    except SystemExit as exc:
+        return exc.code
+    finally:
+        cli_flags.FLAGS.unparse_flags()
+        sys.argv[0] = argv0
