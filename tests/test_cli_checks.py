@@ -3,7 +3,6 @@ exit 2, nothing created or overwritten. The checks are tested in-process; a few 
 runs prove the command-line path."""
 
 import dataclasses
-import hashlib
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 
 from absl import flags
 
-from cli_helpers import assert_refused, parse_run, read_json, run
+from cli_helpers import assert_refused, parse_run, read_json, run, snapshot
 from nases_tf.cli import checks
 from nases_tf.data import npz_images
 from nases_tf.errors import ArchitectureError, ConfigError, DataError
@@ -231,17 +230,6 @@ def test_large_images_turn_onednn_custom_ops_off(monkeypatch):
 
 TINY = ["--stage=final", "--arch=random", "--layers=4", "--filters=8", "--batch_size=64",
         "--final_epochs=1", "--seed=1", "--verbose=0"]
-
-
-def snapshot(directory):
-    """{relative path: sha256} of every file under ``directory``."""
-    out = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope="module")

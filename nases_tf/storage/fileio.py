@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import re
+import sys
 import uuid
 
 from nases_tf.errors import DataError
@@ -182,8 +183,6 @@ def write_directory(path, write_fn):
 def _op_error_fault(exc):
     """``(context, strerror)`` of a TensorFlow error raised by a file system call (its
     message is ``"<context naming the path>; <strerror>"``), or None for any other error."""
-    import sys
-
     tf = sys.modules.get("tensorflow")  # an error of TensorFlow's means it is imported
     if tf is None or not isinstance(exc, tf.errors.OpError):
         return None
@@ -208,7 +207,7 @@ def fault_line(exc):
         exc: the exception.
     """
     if isinstance(exc, OSError):
-        what = exc.strerror or str(exc) or type(exc).__name__
+        what = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         if exc.filename is None:
             return what
         path = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 else "")
