@@ -286,7 +286,9 @@ def test_bad_flags_are_refused_before_any_work_and_create_nothing(tmp_path, natu
         done = run(*TINY, f"--dataset=npz:{natural_npz}", f"--output_dir={out}", *extra)
         assert_refused(done, word)
         assert not out.exists()
-    for target in (a_file, a_file / "sub", "/proc/nases-output"):
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "gone")
+    for target in (a_file, a_file / "sub", "/proc/nases-output", dangling):
         done = run(*TINY, f"--dataset=npz:{natural_npz}", f"--output_dir={target}")
         assert_refused(done, "--output_dir=")
-    assert a_file.read_text() == "x"
+    assert a_file.read_text() == "x" and not (tmp_path / "gone").exists()
