@@ -1,6 +1,7 @@
 """Running bin/run_nases.py as a user would, in a subprocess."""
 
 import glob
+import hashlib
 import json
 import os
 import subprocess
@@ -52,10 +53,45 @@ def parse_run(*flags):
         cli_flags.FLAGS.unparse_flags()
 
 
+def error_line(stderr):
+    """The one ``run_nases.py: error:`` line of ``stderr`` (asserting there is exactly one,
+    and no traceback)."""
+    errors = [l for l in stderr.splitlines() if "run_nases.py: error:" in l]
+    assert len(errors) == 1 and "Traceback" not in stderr, stderr[-2000:]
+    return errors[0]
+
+
 def assert_refused(done, *words):
     """Exit 2 and exactly one error line, containing ``words``, with no traceback."""
     assert done.returncode == 2, done.stderr[-2000:]
-    errors = [l for l in done.stderr.splitlines() if "run_nases.py: error:" in l]
-    assert len(errors) == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    line = error_line(done.stderr)
     for word in words:
-        assert word in errors[0], errors[0]
+        assert word in line, line
+
+
+def snapshot(directory):
+    """{relative path: sha256} of every file under ``directory``."""
+    out = {}
+    for root, _, files in os.walk(directory):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
+    return out
+
+
+def run_main(*flags):
+    """Runs ``bin/run_nases.py``'s ``main`` with ``flags`` in this process; returns its exit
+    code (0 when it returns). What it prints is the caller's to capture (``capsys``)."""
+    from nases_tf.cli import flags as cli_flags, main
+
+    argv0, sys.argv[0] = sys.argv[0], "run_nases.py"
+    cli_flags.FLAGS.unparse_flags()
+    try:
+        main.main(cli_flags.FLAGS(["run_nases.py", *flags]))
+        return 0
+    except SystemExit as exc:
+        return exc.code
+    finally:
+        cli_flags.FLAGS.unparse_flags()
+        sys.argv[0] = argv0

@@ -3,7 +3,6 @@ exit 2, nothing created or overwritten. The checks are tested in-process; a few 
 runs prove the command-line path."""
 
 import dataclasses
-import hashlib
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import pytest
 
 from absl import flags
 
-from cli_helpers import assert_refused, parse_run, read_json, run
+from cli_helpers import assert_refused, parse_run, read_json, run, snapshot
 from nases_tf.cli import checks
 from nases_tf.data import npz_images
 from nases_tf.errors import ArchitectureError, ConfigError, DataError
@@ -233,17 +232,6 @@ TINY = ["--stage=final", "--arch=random", "--layers=4", "--filters=8", "--batch_
         "--final_epochs=1", "--seed=1", "--verbose=0"]
 
 
-def snapshot(directory):
-    """{relative path: sha256} of every file under ``directory``."""
-    out = {}
-    for root, _, files in os.walk(directory):
-        for name in files:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                out[os.path.relpath(path, directory)] = hashlib.sha256(f.read()).hexdigest()
-    return out
-
-
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, natural_npz):
     """A finished tiny --stage=final run."""
@@ -298,7 +286,9 @@ def test_bad_flags_are_refused_before_any_work_and_create_nothing(tmp_path, natu
         done = run(*TINY, f"--dataset=npz:{natural_npz}", f"--output_dir={out}", *extra)
         assert_refused(done, word)
         assert not out.exists()
-    for target in (a_file, a_file / "sub", "/proc/nases-output"):
+    dangling = tmp_path / "link"
+    dangling.symlink_to(tmp_path / "gone")
+    for target in (a_file, a_file / "sub", "/proc/nases-output", dangling):
         done = run(*TINY, f"--dataset=npz:{natural_npz}", f"--output_dir={target}")
         assert_refused(done, "--output_dir=")
-    assert a_file.read_text() == "x"
+    assert a_file.read_text() == "x" and not (tmp_path / "gone").exists()

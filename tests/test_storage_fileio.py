@@ -48,3 +48,56 @@ def test_written_files_follow_the_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.bin").stat().st_mode & 0o777 == 0o600
+
+
+def _write_to_full_disk(tmp):
+    with open(tmp, "wb") as f, open("/dev/full", "wb") as full:  # a real ENOSPC
+        f.write(b"half")
+        full.write(b"x")
+        full.flush()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_full_disk_is_reported_under_the_file_it_was_to_become(tmp_path):
+    path = tmp_path / "model.keras"
+    path.write_bytes(b"old")
+    with pytest.raises(OSError) as err:
+        fileio.atomic_write(str(path), _write_to_full_disk)
+    assert fileio.fault_line(err.value) == f"{path}: No space left on device"
+    assert path.read_bytes() == b"old" and os.listdir(tmp_path) == ["model.keras"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_a_failed_directory_write_keeps_the_old_directory(tmp_path):
+    path = tmp_path / "saved_model"
+    path.mkdir()
+    (path / "saved_model.pb").write_bytes(b"old")
+
+    def write(tmp):
+        os.makedirs(tmp)
+        _write_to_full_disk(os.path.join(tmp, "saved_model.pb"))
+
+    with pytest.raises(OSError) as err:
+        fileio.write_directory(str(path), write)
+    assert fileio.fault_line(err.value) == f"{path}: No space left on device"
+    assert (path / "saved_model.pb").read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["saved_model"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs Linux's /dev/full")
+def test_tensorflow_file_errors_are_faults_and_its_other_errors_are_not():
+    import tensorflow as tf
+
+    with pytest.raises(tf.errors.ResourceExhaustedError) as full:
+        tf.io.write_file("/dev/full", tf.constant("x"))
+    assert fileio.fault_line(full.value) == "/dev/full: No space left on device"
+    with pytest.raises(tf.errors.NotFoundError) as missing:
+        tf.io.read_file("/no/such/file")
+    assert fileio.fault_line(missing.value).endswith(": No such file or directory")
+    with pytest.raises(tf.errors.InvalidArgumentError) as bug:
+        tf.reshape(tf.zeros(3), (2, 2))
+    assert fileio.fault_line(bug.value) is None
+    memory = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+    assert fileio.fault_line(memory) is None and fileio.fault_line(ValueError("x")) is None
+    assert fileio.fault_line(PermissionError(13, "Permission denied", "/a", None, "/b")) == (
+        "/a -> /b: Permission denied")

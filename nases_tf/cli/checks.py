@@ -48,6 +48,10 @@ def check_output_dir(path):
         raise ConfigError(f"--output_dir={path} is a file, not a directory")
     existing = os.path.abspath(path)
     while not os.path.exists(existing):
+        if os.path.islink(existing):  # os.makedirs cannot create what a symlink points to
+            where = "" if existing == os.path.abspath(path) else f" cannot be created: {existing}"
+            raise ConfigError(f"--output_dir={path}{where} is a symlink to "
+                              f"{os.readlink(existing)}, which does not exist")
         existing = os.path.dirname(existing)
     if not os.path.isdir(existing):
         raise ConfigError(f"--output_dir={path} cannot be created: {existing} is a file")

@@ -2,7 +2,9 @@
 
 Every flag is checked as the command line is parsed, and the run as a whole before anything
 is written under ``--output_dir``; a bad value ends the run with one line naming the flag
-and what is allowed, and exit code 2.
+and what is allowed, and exit code 2. A file-system fault while the run writes (a full disk,
+a read-only file) ends it the same way, with one line naming the path: the atomic writes
+leave no half-written file, and a rerun resumes from the last checkpoint.
 """
 
 import os
@@ -12,7 +14,7 @@ from absl import app, flags, logging
 
 from nases_tf.cli import checks, config as run_config, flags as cli_flags, run_record
 from nases_tf.errors import ConfigError, NasesError, SettingError
-from nases_tf.storage import run_lock
+from nases_tf.storage import fileio, run_lock
 
 FLAGS = cli_flags.FLAGS
 
@@ -170,6 +172,15 @@ def main(argv):
     except NasesError as exc:
         checks.remove_if_left_empty(FLAGS.output_dir, existed)
         _fail(error_line(exc))
+    except Exception as exc:  # noqa: BLE001 - only file-system faults are caught
+        line = fileio.fault_line(exc)
+        if line is None:
+            raise
+        # a full disk or a read-only file is the user's to fix; the traceback is for
+        # --verbosity=1
+        logging.debug("file-system fault", exc_info=True)
+        checks.remove_if_left_empty(FLAGS.output_dir, existed)
+        _fail(line)
 
 
 def run():

@@ -119,23 +119,49 @@ def refuse_if_different(output_dir, found):
                           "use another --output_dir")
 
 
-def remove_stages(output_dir, stages):
-    """Deletes the directories (and TensorBoard logs) of ``stages`` for ``--overwrite``.
+def _stage_paths(output_dir, stages):
+    for stage in stages:
+        for path in (os.path.join(output_dir, STAGE_DIRS[stage]),
+                     os.path.join(output_dir, "tensorboard", stage)):
+            if os.path.isdir(path):
+                yield path
+
+
+def check_removable(output_dir, stages):
+    """Raises ConfigError unless ``--overwrite`` can delete the directories of ``stages``
+    whole (every directory in them, and the one holding each, writable), so a refusal
+    comes before anything is deleted, not half-way.
 
     Args:
         output_dir: the run's ``--output_dir``.
         stages: stage names.
     """
-    for stage in stages:
-        for path in (os.path.join(output_dir, STAGE_DIRS[stage]),
-                     os.path.join(output_dir, "tensorboard", stage)):
-            if os.path.isdir(path):
-                shutil.rmtree(path)
+    for path in _stage_paths(output_dir, stages):
+        folders = [os.path.dirname(os.path.abspath(path))]
+        folders += [root for root, _, _ in os.walk(path)]
+        for folder in folders:
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise ConfigError(f"--overwrite cannot remove {path}: {folder} is not "
+                                  "writable")
+
+
+def remove_stages(output_dir, stages):
+    """Deletes the directories (and TensorBoard logs) of ``stages`` for ``--overwrite``,
+    after ``check_removable``.
+
+    Args:
+        output_dir: the run's ``--output_dir``.
+        stages: stage names.
+    """
+    check_removable(output_dir, stages)
+    for path in list(_stage_paths(output_dir, stages)):
+        shutil.rmtree(path)
 
 
 def check_run(config, labels, arch_json=None):
     """Refuses (ConfigError) a run whose settings differ from those recorded in its
-    output directory for any stage it runs or reuses; checks nothing with ``overwrite``.
+    output directory for any stage it runs or reuses; with ``overwrite``, refuses it
+    when the stages to redo cannot be deleted.
 
     Args:
         config: the run's ``RunConfig``.
@@ -144,6 +170,7 @@ def check_run(config, labels, arch_json=None):
             search decides it).
     """
     if config.overwrite:
+        check_removable(config.output_dir, STAGES_RUN[config.stage])
         return
     found = []
     for stage in STAGES_RUN[config.stage]:

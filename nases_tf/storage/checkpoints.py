@@ -206,6 +206,19 @@ class RunCheckpoint:
         sidecar = path + ".json"
         return fileio.read_json(sidecar, "checkpoint state") if os.path.exists(sidecar) else {}
 
+    def _remove_unfinished(self, prefix):
+        """Deletes what a failed save (a full disk) of ``prefix`` left, unless the state file
+        names it: its ``_temp`` directory, sidecar and partly merged files. The previous
+        checkpoint stays the one to resume from."""
+        name, _ = read_state_file(self.directory)
+        if name == os.path.basename(prefix):
+            return
+        for path in [prefix + ".json", prefix + ".index", *glob.glob(
+                glob.escape(prefix) + ".data-*")]:
+            if os.path.exists(path):
+                os.remove(path)
+        remove_leftovers(self.directory)
+
     def save(self, state=None):
         """Saves the objects, and ``state`` (JSON-able dict) beside them; returns the path."""
         # The sidecar is written before the checkpoint index names the new checkpoint, so
@@ -213,7 +226,11 @@ class RunCheckpoint:
         number = int(self.checkpoint.save_counter.numpy()) + 1
         prefix = os.path.join(self.directory, f"ckpt-{number}")
         fileio.write_json(prefix + ".json", state or {})
-        path = self.manager.save(checkpoint_number=number)
+        try:
+            path = self.manager.save(checkpoint_number=number)
+        except BaseException:
+            self._remove_unfinished(prefix)
+            raise
         kept = {p + ".json" for p in self.manager.checkpoints}
         for name in os.listdir(self.directory):
             full = os.path.join(self.directory, name)

@@ -1,12 +1,39 @@
 """Atomic file I/O: JSON, text, `.keras` models and SavedModel directories. Every file
-nases_tf writes goes through here (temp file, then rename), so a killed run never leaves half
-a file."""
+nases_tf writes goes through here (temp file, then rename), so a killed run or a full disk
+never leaves half a file; ``fault_line`` says what went wrong in one line."""
 
+import contextlib
+import errno
 import json
 import os
+import re
+import sys
 import uuid
 
 from nases_tf.errors import DataError
+
+# Temporary names are ".tmp-<12 hex digits><final name>": a fault is reported under the
+# final name, the one the user knows.
+_TMP_TAG = re.compile(r"\.tmp-[0-9a-f]{12}")
+# Every errno message of this platform, longest first (one may end another).
+_STRERRORS = sorted({os.strerror(code) for code in errno.errorcode}, key=len, reverse=True)
+
+
+def _tmp_name(directory, base):
+    return os.path.join(directory, f".tmp-{uuid.uuid4().hex[:12]}{base}")
+
+
+@contextlib.contextmanager
+def _named(path, tmp):
+    """Re-raises an OSError of writing ``tmp`` as one naming ``path``: writes through a file
+    object (``f.write``, ``zipfile``) raise OSErrors without a file name."""
+    try:
+        yield
+    except OSError as exc:
+        name = exc.filename
+        if exc.errno is None or (name is not None and not str(name).startswith(tmp)):
+            raise
+        raise OSError(exc.errno, exc.strerror, path) from exc
 
 
 def _atomic_replace(path, write):
@@ -14,11 +41,12 @@ def _atomic_replace(path, write):
     os.makedirs(directory, exist_ok=True)
     # Not tempfile.mkstemp: its files are private (0600), and the rename would keep that.
     # Created with 0666, the file gets the permissions the user's umask gives any new file.
-    tmp = os.path.join(directory, f".tmp-{uuid.uuid4().hex[:12]}{os.path.basename(path)}")
-    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    tmp = _tmp_name(directory, os.path.basename(path))
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with _named(path, tmp):
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            write(tmp)
+            os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -134,16 +162,59 @@ def write_directory(path, write_fn):
     path = os.path.abspath(path)
     parent, base = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
-    tag = uuid.uuid4().hex[:12]
-    tmp, old = (os.path.join(parent, f".tmp-{tag}{base}"),
-                os.path.join(parent, f".old-{tag}{base}"))
+    tmp = _tmp_name(parent, base)
+    old = os.path.join(parent, ".old-" + os.path.basename(tmp)[len(".tmp-"):])
     try:
-        write_fn(tmp)
-        if os.path.exists(path):
-            os.replace(path, old)
-        os.replace(tmp, path)
+        with _named(path, tmp):
+            write_fn(tmp)
+            if os.path.exists(path):
+                os.replace(path, old)
+            os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(old) and not os.path.exists(path):
+            os.replace(old, path)  # the old directory stays when the new one failed
+        raise
     finally:
         for leftover in (tmp, old):
             if os.path.exists(leftover):
                 shutil.rmtree(leftover)
+
+
+def _op_error_fault(exc):
+    """``(context, strerror)`` of a TensorFlow error raised by a file system call (its
+    message is ``"<context naming the path>; <strerror>"``), or None for any other error."""
+    tf = sys.modules.get("tensorflow")  # an error of TensorFlow's means it is imported
+    if tf is None or not isinstance(exc, tf.errors.OpError):
+        return None
+    lines = str(exc.message).strip().splitlines()
+    # "{{function_node __wrapped__SaveV2_...}} /x/part-0.tempstate12; No space left on
+    # device [Op:SaveV2]"
+    line = re.sub(r"^\{\{.*?\}\}\s*|\s*\[Op:\w+\]$", "", lines[0] if lines else "")
+    for strerror in _STRERRORS:
+        if line.endswith("; " + strerror):
+            return line[:-len(strerror) - 2], strerror
+    return None
+
+
+def fault_line(exc):
+    """The one line ``"<path>: <what happened>"`` that reports a file-system fault (an
+    OSError, or a TensorFlow error of a file system call such as a full disk's
+    ``ResourceExhaustedError``), or None when ``exc`` is not one (a bug to show in full).
+
+    A temporary file of this module is named by the file it was to become.
+
+    Args:
+        exc: the exception.
+    """
+    if isinstance(exc, OSError):
+        what = exc.strerror or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if exc.filename is None:
+            return what
+        path = str(exc.filename) + (f" -> {exc.filename2}" if exc.filename2 else "")
+    else:
+        fault = _op_error_fault(exc)
+        if fault is None:
+            return None
+        path, what = fault
+    return f"{_TMP_TAG.sub('', path)}: {what}"
 
