@@ -49,14 +49,17 @@ def test_the_demo_config_does_not_warn():
 
 
 def test_the_final_candidates_fine_tuning_is_in_the_estimate():
-    tuned = estimate.finetune_images(_config("paper_search_micro.cfg").search)
+    tuned = estimate.finetune_images(_config("paper_search_micro.cfg").search, CIFAR10_TRAIN)
     steps = TUNED.finetune_steps
     # (16 controller samples + 4 best seen + 16 random candidates) x steps x 128 images
     assert steps > 0 and tuned == 36 * steps * 128
-    assert estimate.finetune_images(_config("paper_search_micro.cfg",
-                                            "--ws_schedule=paper").search) == 0
-    assert estimate.finetune_images(_config("paper_search_micro.cfg",
-                                            "--finetune_steps=10").search) == 36 * 10 * 128
+    assert estimate.finetune_images(_config("paper_search_micro.cfg", "--ws_schedule=paper")
+                                    .search, CIFAR10_TRAIN) == 0
+    assert estimate.finetune_images(_config("paper_search_micro.cfg", "--finetune_steps=10")
+                                    .search, CIFAR10_TRAIN) == 36 * 10 * 128
+    # a short search gets a short final scoring
+    short = _config("paper_search_micro.cfg", "--search_epochs=1").search
+    assert estimate.finetune_images(short, CIFAR10_TRAIN) < tuned
     with_it = estimate.micro_run_seconds(2, 5, 20, 1000, search_epochs=1,
                                          finetune_images=tuned)
     assert with_it > estimate.micro_run_seconds(2, 5, 20, 1000, search_epochs=1)

@@ -35,3 +35,28 @@ def test_unknown_schedule_or_lever_is_a_config_error():
 def test_a_bad_lever_is_refused_naming_its_field(change, message):
     with pytest.raises(SettingError, match=message.replace("(", r"\(")):
         Levers(**change)
+
+
+def test_the_final_scoring_fits_its_budget_and_shrinks_only_for_short_searches():
+    from nases_tf.search.schedules import final_scoring_levers
+
+    def cost(levers, steps_per_epoch, candidates):
+        return (candidates * levers.finetune_steps +
+                levers.rerank_top * levers.rerank_epochs * steps_per_epoch)
+
+    # the paper's size (70 epochs of 351 steps) and the ranking benchmark's (20 of 21)
+    assert final_scoring_levers(TUNED, 70 * 351, 351, 36) == TUNED
+    assert final_scoring_levers(TUNED, 20 * 21, 21, 28) == TUNED
+    demo = final_scoring_levers(TUNED, 3 * 21, 21, 28)  # the demo: 3 epochs of 21 steps
+    assert (demo.rerank_top, demo.finetune_steps) == (2, 6)
+    assert cost(demo, 21, 28) <= TUNED.final_budget * 3 * 21 < cost(TUNED, 21, 28)
+    assert dataclasses.replace(demo, rerank_top=4, finetune_steps=60) == TUNED
+    tiny = final_scoring_levers(TUNED, 1, 21, 28)
+    assert (tiny.rerank_top, tiny.finetune_steps) == (0, 0)
+    assert final_scoring_levers(PAPER, 1, 21, 28) == PAPER  # no budget
+
+
+def test_a_final_scoring_lever_set_by_hand_is_taken_as_it_is():
+    assert schedule_levers("tuned", {"finetune_steps": 20}).final_budget == 0
+    assert schedule_levers("tuned", {"rerank_top": 2, "final_budget": 3.0}).final_budget == 3
+    assert schedule_levers("tuned", {"bn_batches": 2}).final_budget == TUNED.final_budget

@@ -10,6 +10,8 @@ validation batches; the final candidates' path fine-tuning runs its training bat
 final epochs run the training split.
 """
 
+from nases_tf.search.schedules import final_scoring_levers
+
 # CPU seconds per unit (one image through one cell node at width F), and the one-time
 # seconds of building and tracing the supernet per node input slot, fitted to the micro
 # supernet's training step on this project's 2-core CPU (bin/benchmark_micro_trace.py).
@@ -68,15 +70,19 @@ def slow_run_warning(seconds, what):
             "from the network's sizes); configs/demo_micro.cfg runs in minutes")
 
 
-def finetune_images(search):
+def finetune_images(search, train_images):
     """Training images the final candidates' path fine-tuning runs: (at most) every
-    re-scored candidate times ``finetune_steps`` batches.
+    re-scored candidate times ``finetune_steps`` batches, within the final-scoring budget.
 
     Args:
         search: a ``SearchConfig`` (its levers resolved).
+        train_images: images of the training split (the search trains on 90% of them).
     """
     candidates = search.rescore_samples + search.rescore_top + search.levers.rescore_random
-    return candidates * search.levers.finetune_steps * search.batch_size
+    steps_per_epoch = int(0.9 * train_images) // search.batch_size
+    levers = final_scoring_levers(search.levers, search.epochs * steps_per_epoch,
+                                  steps_per_epoch, candidates)
+    return candidates * levers.finetune_steps * search.batch_size
 
 
 def warning_for_run(config, space, train_images):
@@ -98,7 +104,7 @@ def warning_for_run(config, space, train_images):
                          search.batch_size)
     seconds = micro_run_seconds(space.cells_per_stage, space.nodes, search.filters,
                                 train_images, search_epochs, controller_images, final_epochs,
-                                finetune_images(search) if searches else 0)
+                                finetune_images(search, train_images) if searches else 0)
     return slow_run_warning(
         seconds, f"--space=micro with N={space.cells_per_stage}, B={space.nodes}, "
                  f"F={search.filters}, {search_epochs} search and {final_epochs} final epochs")

@@ -230,6 +230,10 @@ _LEVER_HELP = {
     "finetune_steps": "SGD steps each final candidate's path takes alone, from the shared "
                       "weights, before it is scored (0: none).",
     "finetune_lr": "Constant learning rate of the --finetune_steps steps.",
+    "final_budget": "Training steps of the final scoring (fine-tuning and re-ranking) as a "
+                    "multiple of the search's training steps; --finetune_steps and "
+                    "--rerank_top shrink to fit (0: no bound; setting a final-scoring lever "
+                    "by hand turns it off).",
 }
 for _lever in (field.name for field in dataclasses.fields(Levers)):
     define_setting(_lever, [(Levers, _lever)], _LEVER_HELP[_lever], default=None)

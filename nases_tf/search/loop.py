@@ -13,6 +13,7 @@ path each shared-weight step takes (``path_sampling``), how the supernet scores 
 candidates become one result (``final_selection``); ``schedules`` names settings.
 """
 
+import dataclasses
 import os
 import time
 
@@ -29,6 +30,7 @@ from nases_tf.embedding.controller import EmbeddingController
 from nases_tf.search.final_selection import final_random_candidates, standalone_rerank
 from nases_tf.search.guards import ArchGuard
 from nases_tf.search.path_sampling import in_uniform_warmup, training_paths
+from nases_tf.search.schedules import final_scoring_levers
 from nases_tf.storage import checkpoints, fileio
 from nases_tf.training import sgdr
 from nases_tf.training.child import train_and_score
@@ -105,6 +107,11 @@ class Search:
             pipeline.check_batchable(split, config.batch_size, what, "SearchConfig.batch_size")
         self.mean, self.std = pipeline.channel_stats(self.train_x)
         self.steps_per_epoch = len(self.train_x) // config.batch_size
+        self.asked_levers = config.levers
+        config = dataclasses.replace(config, levers=final_scoring_levers(
+            config.levers, config.epochs * self.steps_per_epoch, self.steps_per_epoch,
+            config.rescore_samples + config.rescore_top + config.levers.rescore_random))
+        self.config = config
         self.controller = EmbeddingController(
             coder.simulator, coder.decoder, num_chains=embedding.samples_per_update,
             learning_rate=embedding.controller_learning_rate,
@@ -307,6 +314,13 @@ class Search:
         if self.verbose:
             print(f"Final scoring: {len(candidates)} candidates on the validation split"
                   + (f", each path fine-tuned {steps} steps first" if steps else ""))
+            asked, levers = self.asked_levers, self.config.levers
+            if (asked.finetune_steps, asked.rerank_top) != (levers.finetune_steps,
+                                                             levers.rerank_top):
+                print(f"  (within the final-scoring budget of {levers.final_budget:g} x the "
+                      f"search's {self.config.epochs * self.steps_per_epoch} training steps: "
+                      f"{levers.finetune_steps} of {asked.finetune_steps} fine-tuning steps, "
+                      f"{levers.rerank_top} of {asked.rerank_top} re-ranked)")
         bar = keras.utils.Progbar(len(candidates), verbose=1 if self.verbose == 1 else 0,
                                   stateful_metrics=["reward", "best"])
         scored = []
@@ -354,6 +368,9 @@ class Search:
             "controller_share_of_time": (self.controller_seconds / self.total_seconds
                                          if self.total_seconds else 0.0),
             "search_seconds": self.total_seconds,
+            "final_scoring": {"finetune_steps": cfg.levers.finetune_steps,
+                              "rerank_top": cfg.levers.rerank_top,
+                              "budget": cfg.levers.final_budget},
         }
         if standalone:
             result["standalone_rerank"] = standalone

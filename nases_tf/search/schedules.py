@@ -39,6 +39,10 @@ class Levers:
         finetune_steps: SGD steps each finally re-scored candidate's path takes alone,
             from the shared weights, before it is scored (0: none).
         finetune_lr: the constant learning rate of those steps.
+        final_budget: the training steps the final scoring may take (path fine-tuning and
+            standalone re-ranking together), as a multiple of the search's shared-weight
+            training steps; ``finetune_steps`` and ``rerank_top`` shrink to fit it
+            (``final_scoring_levers``). 0: no bound.
     """
 
     uniform_warmup: float = settings.setting(0.0, at_least=0.0, at_most=1.0)
@@ -52,6 +56,7 @@ class Levers:
     rerank_epochs: int = settings.setting(2, at_least=1)
     finetune_steps: int = settings.setting(0, at_least=0)
     finetune_lr: float = settings.setting(0.05, above=0.0)
+    final_budget: float = settings.setting(0.0, at_least=0.0)
 
     def __post_init__(self):
         settings.check_settings(self)
@@ -66,7 +71,14 @@ TUNED = dataclasses.replace(
     rescore_random=16, rerank_top=4, rerank_epochs=3,
     # A few steps on each final candidate's own path before it is scored: the shared
     # weights as they are rank architectures little better than chance.
-    finetune_steps=60)
+    finetune_steps=60,
+    # The final scoring costs at most 5 times the search's training: at the paper's size
+    # (70 epochs on CIFAR-10) the levers above take a quarter of that and at the ranking
+    # benchmark's (20 epochs on the shipped photos) just under it, so neither changes; a
+    # short search gets a short final scoring.
+    final_budget=5.0)
+# Setting one of these by hand asks for that final scoring as it is: no budget then.
+FINAL_SCORING_LEVERS = ("finetune_steps", "rerank_top", "rerank_epochs", "rescore_random")
 SCHEDULES = {"tuned": TUNED, "paper": PAPER}
 LEVERS = tuple(field.name for field in dataclasses.fields(Levers))
 
@@ -84,5 +96,33 @@ def schedule_levers(name, overrides=None):
     unknown = sorted(set(overrides or {}) - set(LEVERS))
     if unknown:
         raise ConfigError(f"{unknown[0]!r} is not a weight-sharing lever ({', '.join(LEVERS)})")
-    return dataclasses.replace(SCHEDULES[name], **{k: v for k, v in (overrides or {}).items()
-                                                   if v is not None})
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "final_budget" not in given and set(given) & set(FINAL_SCORING_LEVERS):
+        given["final_budget"] = 0.0
+    return dataclasses.replace(SCHEDULES[name], **given)
+
+
+def final_scoring_levers(levers, search_steps, steps_per_epoch, candidates):
+    """``levers`` with ``rerank_top`` and ``finetune_steps`` shrunk until the final scoring's
+    training (``candidates * finetune_steps`` path steps and ``rerank_top * rerank_epochs *
+    steps_per_epoch`` standalone steps) fits ``final_budget * search_steps``.
+
+    The re-ranking keeps at least half the budget when it needs it, the fine-tuning gets
+    the rest; ``levers`` itself when the budget is 0 or not reached.
+
+    Args:
+        levers: the search's ``Levers``.
+        search_steps: the search's shared-weight training steps (epochs x steps per epoch).
+        steps_per_epoch: training steps of one epoch on the search's training split.
+        candidates: the most candidates the final scoring re-scores.
+    """
+    budget = levers.final_budget * search_steps
+    per_rerank = levers.rerank_epochs * steps_per_epoch
+    finetune = candidates * levers.finetune_steps
+    if not budget or finetune + levers.rerank_top * per_rerank <= budget:
+        return levers
+    rerank_top = min(levers.rerank_top, int(max(budget / 2, budget - finetune) // per_rerank))
+    left = budget - rerank_top * per_rerank
+    return dataclasses.replace(
+        levers, rerank_top=rerank_top,
+        finetune_steps=min(levers.finetune_steps, int(left // max(candidates, 1))))
