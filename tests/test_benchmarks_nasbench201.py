@@ -24,7 +24,9 @@ def test_table_parses_shipped_csv(nb201_table):
     arch, best = table.optimum()
     assert best == pytest.approx(94.3733, abs=1e-4)
     assert table.accuracy(BEST) == pytest.approx(94.3733, abs=1e-4)
-    assert table.accuracy(arch) == best
+    assert table.space.from_string(arch) and table.accuracy(arch) == best  # its string
+    codes, _ = table.optimum(codes=True)
+    assert len(codes) == 6 and table.space.to_string(codes) == arch
     assert table.rank(best) == 0
     assert float(np.median(table.accuracies)) == pytest.approx(90.745, abs=1e-3)
     archs = np.array([code_to_arch(c) for c in range(0, NUM_ARCHS, 97)])

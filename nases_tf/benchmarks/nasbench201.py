@@ -314,9 +314,16 @@ class NasBench201Table:
             return False
         return True
 
-    def optimum(self):
-        """``(architecture, accuracy)`` of the best entry of the table."""
-        return code_to_arch(self._optimum_code), float(self.accuracies[self._optimum_code])
+    def optimum(self, codes=False):
+        """``(architecture, accuracy)`` of the best entry of the table: the architecture as
+        its NAS-Bench-201 string, or with ``codes`` as its tuple of 6 op indices.
+
+        Args:
+            codes: return the op indices instead of the string.
+        """
+        arch = code_to_arch(self._optimum_code)
+        return (arch if codes else self.space.to_string(arch),
+                float(self.accuracies[self._optimum_code]))
 
     def rank(self, accuracy):
         """How many table entries are strictly better than ``accuracy`` (0 = the best).

@@ -291,7 +291,7 @@ def summarize(runs, table, budget, reward="seed_validation"):
     report = {
         "dataset": table.dataset,
         "optimum": optimum,
-        "optimum_architecture": table.space.to_string(opt_arch),
+        "optimum_architecture": opt_arch,
         "budget": int(budget),
         "reward": reward,
         "note": REWARDS[reward],
