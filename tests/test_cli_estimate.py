@@ -59,7 +59,7 @@ def test_the_final_candidates_fine_tuning_is_in_the_estimate():
                                     .search, CIFAR10_TRAIN) == 36 * 10 * 128
     # a short search gets a short final scoring
     short = _config("paper_search_micro.cfg", "--search_epochs=1").search
-    assert estimate.finetune_images(short, CIFAR10_TRAIN) < tuned
+    assert estimate.finetune_images(short, NATURAL_TRAIN) < tuned
     with_it = estimate.micro_run_seconds(2, 5, 20, 1000, search_epochs=1,
                                          finetune_images=tuned)
     assert with_it > estimate.micro_run_seconds(2, 5, 20, 1000, search_epochs=1)

@@ -48,7 +48,7 @@ def test_the_final_scoring_fits_its_budget_and_shrinks_only_for_short_searches()
     assert final_scoring_levers(TUNED, 70 * 351, 351, 36) == TUNED
     assert final_scoring_levers(TUNED, 20 * 21, 21, 28) == TUNED
     demo = final_scoring_levers(TUNED, 3 * 21, 21, 28)  # the demo: 3 epochs of 21 steps
-    assert (demo.rerank_top, demo.finetune_steps) == (2, 6)
+    assert (demo.rerank_top, demo.finetune_steps) == (4, 24)
     assert cost(demo, 21, 28) <= TUNED.final_budget * 3 * 21 < cost(TUNED, 21, 28)
     assert dataclasses.replace(demo, rerank_top=4, finetune_steps=60) == TUNED
     tiny = final_scoring_levers(TUNED, 1, 21, 28)

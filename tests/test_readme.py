@@ -1,0 +1,60 @@
+"""The README's Python snippets run as written (their paths pointed at test data or a
+finished run), so a user copying one gets what the README says."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+README = (REPO / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+# Each block, by a line only it has; a GPU-sized search cannot run here and is only compiled.
+KNOWN = {"load_model(": "model", "NASES(build_model": "tuner",
+         "NasBench201Table": "nasbench201", "MacroHyperModel(": "gpu"}
+
+
+def _block(kind):
+    return next(b for b in BLOCKS if any(k in b for k, v in KNOWN.items() if v == kind))
+
+
+def _run(code, cwd=REPO, timeout=600):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=str(cwd), env=env, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_every_snippet_is_known_and_compiles():
+    kinds = [[v for k, v in KNOWN.items() if k in block] for block in BLOCKS]
+    assert all(len(k) == 1 for k in kinds), kinds  # a new snippet needs a test here
+    assert sorted(k[0] for k in kinds) == sorted(KNOWN.values())
+    for block in BLOCKS:
+        compile(block, "README.md", "exec")
+
+
+def test_the_nasbench201_snippet():
+    out = _run(_block("nasbench201"))
+    assert "('|" in out and "test_accuracy" in out  # the optimum's string, then a query
+
+
+@pytest.mark.slow
+def test_the_keras_tuner_snippet(tmp_path):
+    code = _block("tuner").replace('"runs/tuner"', repr(str(tmp_path / "tuner")))
+    out = _run(code)
+    assert re.search(r"\{'layers': \d", out.strip().splitlines()[-1]), out[-2000:]
+    assert len(list((tmp_path / "tuner" / "demo").glob("trial_*"))) == 20
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("finished_run")  # one worker makes the shared run
+def test_the_model_snippet_on_a_finished_run(finished_run):
+    _, out, _ = finished_run
+    code = _block("model").replace('"runs/demo/', '"' + str(out) + '/')
+    printed = _run(code).strip().splitlines()[-1]
+    by_keras, by_savedmodel = re.findall(r"\[([\d ]+)\]", printed)
+    assert by_keras == by_savedmodel and len(by_keras.split()) == 8
