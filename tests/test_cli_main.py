@@ -2,6 +2,7 @@
 distribution, the random baseline, bad flags."""
 
 import os
+from importlib.metadata import entry_points
 import signal
 import subprocess
 import time
@@ -47,6 +48,9 @@ def test_trains_two_epochs_writes_outputs_and_resumes_exactly_after_a_kill(tmp_p
     assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= tags
     traces = list((whole / "tensorboard" / "final").rglob("*.xplane.pb"))
     assert traces, "--profile_steps=2,3 leaves a profiler trace"
+    # where TensorBoard's Profile tab (tensorboard-plugin-profile, installed) looks for runs
+    assert all(t.parent.parent.parts[-2:] == ("plugins", "profile") for t in traces), traces
+    assert "profile" in {e.name for e in entry_points(group="tensorboard_plugins")}
 
     # The same command, killed once epoch 1's checkpoint is written, then rerun.
     killed = tmp_path / "killed"
