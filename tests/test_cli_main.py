@@ -27,6 +27,11 @@ def test_stage_all_writes_every_stage_and_a_rerun_for_another_space_is_refused(f
     assert (out / "autoencoder" / "decoder.keras").is_file()
     assert "stage 1: decision accuracy" in done.stdout and "test_accuracy=" in done.stdout
     assert len(arch["standalone_rerank"]) == 2  # the tuned schedule's re-ranking ran
+    # TensorBoard ends the search with what it returns, named as the printout names it
+    tags = scalar_tags(str(out / "tensorboard" / "search"))
+    assert {"result/final_score", "result/candidates", "result/architecture",
+            "search/architecture"} <= tags, tags
+    assert f"best validation accuracy {arch['reward']:.4f}" in done.stdout + done.stderr
     # the search stage refuses a directory whose coder was built for another space
     again = run(*flags, f"--output_dir={out}", "--stage=search", "--layers=5")
     assert again.returncode == 2

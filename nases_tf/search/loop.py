@@ -333,6 +333,29 @@ class Search:
                       f"(best {best:.4f})", flush=True)
         return scored
 
+    def _log_result(self, reward, best, scored, standalone):
+        """TensorBoard's end of the search: the returned architecture's picture, its final
+        score (the printed "best validation accuracy") and the table of re-scored
+        candidates."""
+        step = self.config.epochs
+        accuracy = {tuple(entry["arch"]): entry["standalone_accuracy"] for entry in standalone}
+        rows = ["| rank | final score | standalone validation accuracy | architecture |",
+                "| --- | --- | --- | --- |"]
+        for rank, (r, arch) in enumerate(scored, 1):
+            trained = accuracy.get(tuple(int(c) for c in arch))
+            mark = " (returned)" if list(arch) == list(best) else ""
+            rows.append(f"| {rank} | {r:.4f} | {'' if trained is None else f'{trained:.4f}'} "
+                        f"| {self.space.readable(arch)}{mark} |")
+        with self.writer.as_default():
+            tf.summary.scalar("result/final_score", reward, step=step,
+                              description="the returned architecture's final score: the "
+                                          "printed best validation accuracy")
+            tf.summary.text("result/candidates", "\n".join(rows), step=step)
+        if drawing.drawable(self.space):
+            drawing.log_architecture_image(self.space, best, step, self.writer,
+                                           name="result/architecture")
+        self.writer.flush()
+
     def _finish(self):
         cfg = self.config
         _, decoded = self.controller.sample(
@@ -374,6 +397,7 @@ class Search:
         }
         if standalone:
             result["standalone_rerank"] = standalone
+        self._log_result(reward, best, scored, standalone)
         fileio.write_json(os.path.join(self.search_dir, "arch.json"), result)
         if drawing.drawable(self.space):
             drawing.write_svg(self.space, best, os.path.join(self.search_dir, "arch.svg"))
