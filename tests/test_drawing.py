@@ -203,9 +203,13 @@ def test_search_writes_arch_svg_and_logs_the_best_architecture_each_epoch(tmp_pa
     svg = (tmp_path / "search" / "arch.svg").read_text()
     assert svg == drawing.draw_svg(space, best)
     images = _logged_images(str(tmp_path / "tensorboard" / "search"))
-    assert sorted(images) == [("search/architecture", 1), ("search/architecture", 2)]
+    assert sorted(images) == [("result/architecture", 2), ("search/architecture", 1),
+                              ("search/architecture", 2)]
     np.testing.assert_array_equal(images["search/architecture", 2],
                                   drawing.draw_image(space, search.tracker.best(1)[0]))
+    # the search's end logs what it returns
+    np.testing.assert_array_equal(images["result/architecture", 2],
+                                  drawing.draw_image(space, best))
 
 
 def test_final_training_writes_arch_svg(tmp_path, small_images):
