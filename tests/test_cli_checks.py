@@ -292,3 +292,20 @@ def test_bad_flags_are_refused_before_any_work_and_create_nothing(tmp_path, natu
         done = run(*TINY, f"--dataset=npz:{natural_npz}", f"--output_dir={target}")
         assert_refused(done, "--output_dir=")
     assert a_file.read_text() == "x" and not (tmp_path / "gone").exists()
+
+
+def test_help_groups_the_flags_with_defaults_and_schedule_values():
+    done = run("--help", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = done.stdout
+    headers = [line.split(" (")[0] for line in text.splitlines() if line.endswith("):")]
+    assert headers == ["run", "data", "space", "stage 1", "search", "weight-sharing levers",
+                       "final training"]
+    assert "--flagfile:" in text and "--stage: <pretrain|search|final|all>" in text
+    assert "(default: final)" in text and "--output_dir: " in text and "(required)" in text
+    assert "--space: <macro|micro|nasbench201>" in text
+    assert "--finetune_steps: " in text and "(tuned: 60, paper: 0)" in text
+    # every flag of a run appears once
+    from nases_tf.cli.flags import FLAGS
+    names = [f.name for f in FLAGS.get_flags_for_module("nases_tf.cli.flags")]
+    assert all(text.count(f"  --{name}: ") == 1 for name in names)

@@ -151,6 +151,11 @@ def _flag_error_line(error):
 
 
 def _parse_flags(argv):
+    if any(arg in ("--help", "-h", "--helpshort", "-?") for arg in argv[1:]):
+        from nases_tf.cli.help import grouped_help
+
+        print(grouped_help())
+        sys.exit(0)
     try:
         return FLAGS(argv)
     except flags.Error as exc:
