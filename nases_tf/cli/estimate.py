@@ -78,7 +78,7 @@ def finetune_images(search, train_images):
         search: a ``SearchConfig`` (its levers resolved).
         train_images: images of the training split (the search trains on 90% of them).
     """
-    candidates = search.rescore_samples + search.rescore_top + search.levers.rescore_random
+    candidates = search.final_candidates
     steps_per_epoch = int(0.9 * train_images) // search.batch_size
     levers = final_scoring_levers(search.levers, search.epochs * steps_per_epoch,
                                   steps_per_epoch, candidates)

@@ -146,14 +146,13 @@ def check_removable(output_dir, stages):
 
 
 def remove_stages(output_dir, stages):
-    """Deletes the directories (and TensorBoard logs) of ``stages`` for ``--overwrite``,
-    after ``check_removable``.
+    """Deletes the directories (and TensorBoard logs) of ``stages`` for ``--overwrite``
+    (``check_run`` has made sure it can, with ``check_removable``).
 
     Args:
         output_dir: the run's ``--output_dir``.
         stages: stage names.
     """
-    check_removable(output_dir, stages)
     for path in list(_stage_paths(output_dir, stages)):
         shutil.rmtree(path)
 

@@ -167,13 +167,12 @@ class AtomicOracleStateMixin:
         # The ids handed out but not loaded: those the oracle file started, those of trial
         # directories without a readable file, and the gaps in keras-tuner's numbering
         # (0, 1, 2, ...), which it would otherwise hand out again for new trials.
-        ids = set(state.get("start_order", [])) | set(trial_dirs)
-        numbers = [int(t) for t in set(self.trials) | ids if t.isdigit()]
-        if numbers and len(numbers) == len(set(self.trials) | ids):
-            width = max(len(t) for t in set(self.trials) | ids)
-            taken = {int(t) for t in set(self.trials) | ids}
-            ids |= {f"{n:0{width}d}" for n in range(max(numbers)) if n not in taken}
-        return sorted(ids - set(self.trials), key=_id_order)
+        handed = set(state.get("start_order", [])) | set(trial_dirs) | set(self.trials)
+        if handed and all(t.isdigit() for t in handed):
+            width = max(len(t) for t in handed)
+            taken = {int(t) for t in handed}
+            handed |= {f"{n:0{width}d}" for n in range(max(taken)) if n not in taken}
+        return sorted(handed - set(self.trials), key=_id_order)
 
     def _recover(self, trial_id, ended):
         """Puts lost trial ``trial_id`` back: rebuilt from ``ended`` (its entry in the

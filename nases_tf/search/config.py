@@ -41,3 +41,9 @@ class SearchConfig:
 
     def __post_init__(self):
         settings.check_settings(self)
+
+    @property
+    def final_candidates(self):
+        """The most candidates the final scoring re-scores (before duplicates are dropped):
+        the controller's samples, the best-rewarded seen and the uniform extras."""
+        return self.rescore_samples + self.rescore_top + self.levers.rescore_random

@@ -110,7 +110,7 @@ class Search:
         self.asked_levers = config.levers
         config = dataclasses.replace(config, levers=final_scoring_levers(
             config.levers, config.epochs * self.steps_per_epoch, self.steps_per_epoch,
-            config.rescore_samples + config.rescore_top + config.levers.rescore_random))
+            config.final_candidates))
         self.config = config
         self.controller = EmbeddingController(
             coder.simulator, coder.decoder, num_chains=embedding.samples_per_update,
