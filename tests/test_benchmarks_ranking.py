@@ -72,7 +72,17 @@ def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp
     assert "test" in saved["test_note"]
     assert set(saved["summary"]["weight_sharing"]["scoring_variant_tau_means"]) == set(
         ranking.SCORING_VARIANTS)
+    ablations = saved["searches"]["weight_sharing"][0]["candidate_ablations"]
+    assert set(ablations) == set(ranking.CANDIDATE_ABLATIONS)
+    for ablation in ablations.values():
+        assert 0 <= ablation["pick"]["val_mean"] <= 1 and ablation["candidates"] >= 1
+    compared = saved["summary"]["weight_sharing"]["candidate_ablations"]["no_controller"]
+    assert len(compared["default_minus_ablation_val"]) == 2 and compared["same_pick"] in (0, 1)
+    sources = saved["summary"]["weight_sharing"]["sources"]
+    assert {"controller_sample", "best_rewarded"} <= set(sources)
+    assert sum(s["returned"] for s in sources.values()) >= 1
     assert "|" in ranking.format_report(saved)
+    assert "default minus no_controller" in ranking.format_report(saved)
     assert "scoring ablations" in ranking.format_report(saved)
     # a second run with the same cache trains no random architecture again
     cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "standalone").iterdir()}

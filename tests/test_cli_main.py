@@ -30,7 +30,7 @@ def test_stage_all_writes_every_stage_and_a_rerun_for_another_space_is_refused(f
     # TensorBoard ends the search with what it returns, named as the printout names it
     tags = scalar_tags(str(out / "tensorboard" / "search"))
     assert {"result/final_score", "result/candidates", "result/architecture",
-            "search/architecture"} <= tags, tags
+            "controller/best_rewarded_architecture"} <= tags, tags
     assert f"best validation accuracy {arch['reward']:.4f}" in done.stdout + done.stderr
     # the search stage refuses a directory whose coder was built for another space
     again = run(*flags, f"--output_dir={out}", "--stage=search", "--layers=5")

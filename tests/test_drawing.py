@@ -203,9 +203,9 @@ def test_search_writes_arch_svg_and_logs_the_best_architecture_each_epoch(tmp_pa
     svg = (tmp_path / "search" / "arch.svg").read_text()
     assert svg == drawing.draw_svg(space, best)
     images = _logged_images(str(tmp_path / "tensorboard" / "search"))
-    assert sorted(images) == [("result/architecture", 2), ("search/architecture", 1),
-                              ("search/architecture", 2)]
-    np.testing.assert_array_equal(images["search/architecture", 2],
+    per_epoch = "controller/best_rewarded_architecture"
+    assert sorted(images) == [(per_epoch, 1), (per_epoch, 2), ("result/architecture", 2)]
+    np.testing.assert_array_equal(images[per_epoch, 2],
                                   drawing.draw_image(space, search.tracker.best(1)[0]))
     # the search's end logs what it returns
     np.testing.assert_array_equal(images["result/architecture", 2],

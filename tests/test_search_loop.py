@@ -10,6 +10,7 @@ from nases_tf import data
 from nases_tf.embedding.coder import Coder
 from nases_tf.embedding.config import EmbeddingConfig
 from nases_tf.search.config import SearchConfig
+from nases_tf.search.final_selection import SOURCES, candidate_pool
 from nases_tf.search.loop import Search
 from nases_tf.search.schedules import LEVERS, PAPER
 from nases_tf.spaces import MacroSpace
@@ -145,3 +146,27 @@ def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tm
     assert reranked[0]["standalone_accuracy"] >= reranked[1]["standalone_accuracy"]
     assert result["readable"] == reranked[0]["readable"]
     assert len(result["candidates"]) <= TINY["rescore_samples"] + TINY["rescore_top"] + 3
+    sources = {entry["readable"]: entry["sources"] for entry in result["candidates"]}
+    assert all(s and set(s) <= set(SOURCES) for s in sources.values())
+    assert 1 <= sum("uniform_sample" in s for s in sources.values()) <= 3
+    assert any("controller_sample" in s for s in sources.values())
+    assert result["sources"] == sources[result["readable"]]
+    # the same candidates again: no candidate is scored or trained a second time
+    search.validation_reward = search.train_step = None
+    reward, best, scored, standalone = search.select_final(
+        [(tuple(e["arch"]), e["sources"]) for e in result["candidates"]])
+    assert (reward, tuple(best)) == (result["reward"],
+                                     tuple(space.from_json(result["architecture"])))
+    assert [entry["reward"] for entry in result["candidates"]] == [r for r, _, _ in scored]
+    assert standalone == reranked
+
+
+def test_the_candidate_pool_keeps_order_and_every_source_of_a_duplicate():
+    pool = candidate_pool([("controller_sample", [(1, 2), (3, 4)]),
+                           ("best_rewarded", [[3, 4], (5, 6)]),
+                           ("uniform_sample", [(1, 2)])])
+    assert pool == [((1, 2), ["controller_sample", "uniform_sample"]),
+                    ((3, 4), ["controller_sample", "best_rewarded"]),
+                    ((5, 6), ["best_rewarded"])]
+    with pytest.raises(ValueError, match="unknown candidate source 'oracle'"):
+        candidate_pool([("oracle", [(1,)])])

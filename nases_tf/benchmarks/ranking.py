@@ -251,6 +251,61 @@ def _scoring_variants(search, archs):
     return out
 
 
+# Ablations of where the final candidates come from, on the same trained supernet and with
+# the same final scoring: the controller's last samples replaced by as many uniform samples,
+# and every candidate the controller gave (its samples and the best-rewarded it saw) replaced.
+CANDIDATE_ABLATIONS = ("uniform_for_controller_samples", "no_controller")
+
+
+def ablation_pool(search, result, name):
+    """The final candidates of ablation ``name`` (one of ``CANDIDATE_ABLATIONS``) of a
+    search that returned ``result``: (arch, sources) pairs, the uniform samples extending
+    the search's own uniform candidates."""
+    from nases_tf.search.final_selection import candidate_pool, final_random_candidates
+
+    cfg = search.config
+    count = cfg.levers.rescore_random + cfg.rescore_samples
+    groups = []
+    if name == "uniform_for_controller_samples":
+        groups.append(("best_rewarded", [tuple(c["arch"]) for c in result["candidates"]
+                                         if "best_rewarded" in c["sources"]]))
+    elif name == "no_controller":
+        count += cfg.rescore_top
+    else:
+        raise ValueError(f"unknown candidate ablation {name!r}, expected one of "
+                         f"{CANDIDATE_ABLATIONS}")
+    groups.append(("uniform_sample",
+                   final_random_candidates(search.space, search.guard, count, search.seed)))
+    return candidate_pool(groups)
+
+
+def _source_summary(result):
+    """Per candidate source: how many candidates, their mean final score, and whether the
+    returned architecture is among them."""
+    out = {}
+    for entry in result["candidates"]:
+        for source in entry["sources"]:
+            out.setdefault(source, []).append(entry["reward"])
+    return {source: {"candidates": len(scores), "mean_final_score": float(np.mean(scores)),
+                     "returned": source in result["sources"]}
+            for source, scores in out.items()}
+
+
+def _candidate_ablations(search, result, trainer, seeds):
+    """The pick of each of ``CANDIDATE_ABLATIONS`` on the search's trained supernet, and
+    that pick trained standalone like the random architectures."""
+    for entry in result["candidates"]:  # a resumed search scored them in an earlier process
+        search.final_scores.setdefault(tuple(entry["arch"]), entry["reward"])
+    for entry in result.get("standalone_rerank", []):
+        search.reranked.setdefault(tuple(entry["arch"]), entry["standalone_accuracy"])
+    out = {}
+    for name in CANDIDATE_ABLATIONS:
+        reward, arch, scored, _ = search.select_final(ablation_pool(search, result, name))
+        out[name] = {"pick": trainer.summary(arch, seeds), "pick_reward": reward,
+                     "candidates": len(scored)}
+    return out
+
+
 def _compare(picks, randoms, key):
     """Where the picks' mean ``key`` accuracy falls among the random architectures'."""
     pick_mean, pick_se = mean_and_se([p[key] for p in picks])
@@ -282,11 +337,18 @@ def _evaluate_search(kind, seed, space, images, work_dir, config_for, trainer, r
            "kendall_tau": kendall_tau(rewards, val),
            "kendall_tau_with_pick": kendall_tau(rewards + [result["reward"]],
                                                 val + [pick["val_mean"]])}
+    start = time.time()
+    if "sources" in result:
+        run["sources"] = _source_summary(result)
+        if kind == "weight_sharing":
+            run["candidate_ablations"] = _candidate_ablations(search, result, trainer, seeds)
+    ablations = time.time() - start
     if kind == "weight_sharing":
         run["scoring_variants"] = {
             name: {"rewards": variant, "kendall_tau": kendall_tau(variant, val)}
             for name, variant in _scoring_variants(search, archs).items()}
-    return run, {"search": took, "scoring_random": scoring, "standalone_picks": picks}
+    return run, {"search": took, "scoring_random": scoring, "standalone_picks": picks,
+                 "candidate_ablations": ablations}
 
 
 def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None, log=print):
@@ -319,7 +381,8 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
     searches, summary = {}, {}
     for kind, count in (("weight_sharing", settings.search_seeds),
                         ("episodic", settings.episodic_seeds)):
-        runs, times = [], {"search": 0.0, "scoring_random": 0.0, "standalone_picks": 0.0}
+        runs, times = [], {"search": 0.0, "scoring_random": 0.0, "standalone_picks": 0.0,
+                           "candidate_ablations": 0.0}
         for seed in range(count):
             run, took = _evaluate_search(kind, seed, space, images, work_dir, config_for,
                                          trainer, randoms, seeds)
@@ -329,6 +392,9 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
             log(f"{kind} seed {seed}: tau {run['kendall_tau']:.2f}, pick val "
                 f"{run['pick']['val_mean']:.3f} test {run['pick']['test_mean']:.3f}: "
                 f"{run['pick']['readable']}")
+            for name, ablation in run.get("candidate_ablations", {}).items():
+                log(f"  {name}: pick val {ablation['pick']['val_mean']:.3f} test "
+                    f"{ablation['pick']['test_mean']:.3f}: {ablation['pick']['readable']}")
         if not runs:
             continue
         searches[kind] = runs
@@ -338,6 +404,13 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
             "kendall_tau_mean": float(np.nanmean(taus)), "kendall_taus": taus,
             "validation": _compare(picks, randoms, "val_mean"),
             "test": _compare(picks, randoms, "test_mean")}
+        ablated = [r for r in runs if "candidate_ablations" in r]
+        if ablated:
+            summary[kind]["candidate_ablations"] = {
+                name: _compare_ablation(ablated, name, randoms) for name in CANDIDATE_ABLATIONS}
+        with_sources = [r["sources"] for r in runs if "sources" in r]
+        if with_sources:
+            summary[kind]["sources"] = _sources_over_seeds(with_sources)
         variants = [r["scoring_variants"] for r in runs if "scoring_variants" in r]
         if variants:
             summary[kind]["scoring_variant_tau_means"] = {
@@ -352,6 +425,33 @@ def run_benchmark(space, images, settings, config_for, work_dir, cache_dir=None,
             "random_summary": _random_summary(randoms),
             "searches": searches, "summary": summary, "seconds": seconds,
             "test_note": TEST_NOTE}
+
+
+def _compare_ablation(runs, name, randoms):
+    """Ablation ``name``'s picks against the random architectures, and the default's picks
+    minus the ablation's, paired by search seed (mean and SE of the differences)."""
+    picks = [r["candidate_ablations"][name]["pick"] for r in runs]
+    out = {"validation": _compare(picks, randoms, "val_mean"),
+           "test": _compare(picks, randoms, "test_mean"),
+           "same_pick": int(sum(r["candidate_ablations"][name]["pick"]["arch"]
+                                == r["pick"]["arch"] for r in runs))}
+    for split in ("val", "test"):
+        out[f"default_minus_ablation_{split}"] = mean_and_se(
+            [r["pick"][f"{split}_mean"] - r["candidate_ablations"][name]["pick"][f"{split}_mean"]
+             for r in runs])
+    return out
+
+
+def _sources_over_seeds(per_seed):
+    """Per source, over the searches: mean of the candidates' mean final score, and how many
+    searches returned one of its candidates."""
+    names = sorted({source for seed in per_seed for source in seed})
+    return {name: {"mean_final_score": float(np.mean([seed[name]["mean_final_score"]
+                                                      for seed in per_seed if name in seed])),
+                   "returned": int(sum(seed.get(name, {}).get("returned", False)
+                                       for seed in per_seed)),
+                   "searches": len(per_seed)}
+            for name in names}
 
 
 def _random_summary(randoms):
@@ -379,6 +479,22 @@ def format_report(report):
             f"{v['pick_mean']:.3f} +- {v['pick_se']:.3f} | {v['pick_percentile']:.0f} | "
             f"{v['margin_in_se']:.1f} | {t['pick_mean']:.3f} +- {t['pick_se']:.3f} | "
             f"{t['pick_percentile']:.0f} | {t['margin_in_se']:.1f} |")
+    for kind, s in report["summary"].items():
+        for name, a in s.get("candidate_ablations", {}).items():
+            v, t = a["validation"], a["test"]
+            dv, dt = a["default_minus_ablation_val"], a["default_minus_ablation_test"]
+            lines.append(
+                f"| {kind}, {name} | {len(report['searches'][kind])} | | "
+                f"{v['pick_mean']:.3f} +- {v['pick_se']:.3f} | {v['pick_percentile']:.0f} | "
+                f"{v['margin_in_se']:.1f} | {t['pick_mean']:.3f} +- {t['pick_se']:.3f} | "
+                f"{t['pick_percentile']:.0f} | {t['margin_in_se']:.1f} |")
+            lines.append(f"  default minus {name}, paired by seed: val {dv[0]:+.3f} +- "
+                         f"{dv[1]:.3f}, test {dt[0]:+.3f} +- {dt[1]:.3f}; same pick in "
+                         f"{a['same_pick']} of {len(report['searches'][kind])}")
+        for name, src in s.get("sources", {}).items():
+            lines.append(f"  {kind} candidates from {name}: mean final score "
+                         f"{src['mean_final_score']:.3f}, returned in {src['returned']} of "
+                         f"{src['searches']} searches")
     for kind, s in report["summary"].items():
         if "scoring_variant_tau_means" in s:
             lines.append(f"{kind} scoring ablations on the same supernets, tau (mean): " +

@@ -27,7 +27,8 @@ from nases_tf.data import pipeline
 from nases_tf.embedding.chains import Chains
 from nases_tf.embedding.config import DEFAULTS as EMBEDDING_DEFAULTS
 from nases_tf.embedding.controller import EmbeddingController
-from nases_tf.search.final_selection import final_random_candidates, standalone_rerank
+from nases_tf.search.final_selection import (candidate_pool, final_random_candidates,
+                                             standalone_rerank)
 from nases_tf.search.guards import ArchGuard
 from nases_tf.search.path_sampling import in_uniform_warmup, training_paths
 from nases_tf.search.schedules import final_scoring_levers
@@ -35,6 +36,11 @@ from nases_tf.storage import checkpoints, fileio
 from nases_tf.training import sgdr
 from nases_tf.training.child import train_and_score
 from nases_tf.training.config import RuntimeConfig
+
+
+# The per-epoch picture: the controller's best minibatch-rewarded architecture so far, which
+# the final scoring may well turn down (``result/architecture`` is what the search returns).
+BEST_REWARDED_IMAGE = "controller/best_rewarded_architecture"
 
 
 def arch_key(arch):
@@ -135,6 +141,9 @@ class Search:
             os.path.join(output_dir, "tensorboard", "search"))
         self.tracker = _RewardTracker()
         self.history = []
+        # Final scores and standalone re-ranking accuracies by architecture (one search
+        # scores an architecture once, whichever candidate list it is in).
+        self.final_scores, self.reranked = {}, {}
         self.controller_seconds = 0.0
         self.total_seconds = 0.0
 
@@ -292,7 +301,7 @@ class Search:
             self._log(epoch, metrics)
             if self.tracker.seen and drawing.drawable(self.space):  # best so far, as an image
                 drawing.log_architecture_image(self.space, self.tracker.best(1)[0], epoch + 1,
-                                               self.writer)
+                                               self.writer, name=BEST_REWARDED_IMAGE)
             self.history.append({"epoch": epoch + 1, **metrics})
             if "reward/mean" in metrics:
                 logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, "
@@ -308,11 +317,12 @@ class Search:
                 "total_seconds": self.total_seconds})
         return self._finish()
 
-    def _score_candidates(self, candidates):
-        """(final score, arch) of each candidate, with a progress line or bar per candidate."""
+    def _score_candidates(self, pool):
+        """(final score, arch, sources) of each candidate of ``pool``, with a progress line
+        or bar per candidate; a candidate this search scored before keeps its score."""
         steps = self.config.levers.finetune_steps if self.config.reward != "episodic" else 0
         if self.verbose:
-            print(f"Final scoring: {len(candidates)} candidates on the validation split"
+            print(f"Final scoring: {len(pool)} candidates on the validation split"
                   + (f", each path fine-tuned {steps} steps first" if steps else ""))
             asked, levers = self.asked_levers, self.config.levers
             if (asked.finetune_steps, asked.rerank_top) != (levers.finetune_steps,
@@ -321,17 +331,50 @@ class Search:
                       f"search's {self.config.epochs * self.steps_per_epoch} training steps: "
                       f"{levers.finetune_steps} of {asked.finetune_steps} fine-tuning steps, "
                       f"{levers.rerank_top} of {asked.rerank_top} re-ranked)")
-        bar = keras.utils.Progbar(len(candidates), verbose=1 if self.verbose == 1 else 0,
+        bar = keras.utils.Progbar(len(pool), verbose=1 if self.verbose == 1 else 0,
                                   stateful_metrics=["reward", "best"])
         scored = []
-        for i, arch in enumerate(candidates):
-            scored.append((self.validation_reward(arch), arch))
-            best = max(r for r, _ in scored)
+        for i, (arch, sources) in enumerate(pool):
+            if arch not in self.final_scores:
+                self.final_scores[arch] = self.validation_reward(arch)
+            scored.append((self.final_scores[arch], arch, sources))
+            best = max(r for r, _, _ in scored)
             bar.update(i + 1, [("reward", scored[-1][0]), ("best", best)])
             if self.verbose == 2:
-                print(f"candidate {i + 1}/{len(candidates)}: reward {scored[-1][0]:.4f} "
+                print(f"candidate {i + 1}/{len(pool)}: reward {scored[-1][0]:.4f} "
                       f"(best {best:.4f})", flush=True)
         return scored
+
+    def final_pool(self):
+        """The final candidates, each once with where it came from: (arch, sources) pairs
+        of the controller's last samples, the best-rewarded seen and uniform samples."""
+        cfg = self.config
+        _, decoded = self.controller.sample(
+            np.resize(self.controller.chains.numpy(),
+                      (cfg.rescore_samples, self.space.num_decisions)))
+        return candidate_pool([
+            ("controller_sample", self.guard.batch(self.space.decode_batch(decoded))),
+            ("best_rewarded", self.tracker.best(cfg.rescore_top)),
+            ("uniform_sample", final_random_candidates(
+                self.space, self.guard, cfg.levers.rescore_random, self.seed))])
+
+    def select_final(self, pool):
+        """Scores ``pool`` ((arch, sources) pairs) and re-ranks its best standalone, as the
+        search's end does; returns (final score, arch, scored, standalone) of the pick,
+        ``scored`` the (score, arch, sources) triples best first and ``standalone`` the
+        re-ranking's entries (empty when it is off). Candidates scored or re-ranked before
+        by this search keep their figures."""
+        cfg = self.config
+        scored = self._score_candidates(pool)
+        scored.sort(key=lambda entry: -entry[0])
+        reward, best, _ = scored[0]
+        standalone = standalone_rerank(self.space, [(r, a) for r, a, _ in scored],
+                                       self.search_split(), cfg, self.num_classes, self.seed,
+                                       verbose=self.verbose, trained=self.reranked)
+        if standalone:
+            best = tuple(standalone[0]["arch"])
+            reward = self.final_scores[best]
+        return reward, best, scored, standalone
 
     def _log_result(self, reward, best, scored, standalone):
         """TensorBoard's end of the search: the returned architecture's picture, its final
@@ -339,13 +382,13 @@ class Search:
         candidates."""
         step = self.config.epochs
         accuracy = {tuple(entry["arch"]): entry["standalone_accuracy"] for entry in standalone}
-        rows = ["| rank | final score | standalone validation accuracy | architecture |",
-                "| --- | --- | --- | --- |"]
-        for rank, (r, arch) in enumerate(scored, 1):
+        rows = ["| rank | final score | standalone validation accuracy | source | "
+                "architecture |", "| --- | --- | --- | --- | --- |"]
+        for rank, (r, arch, sources) in enumerate(scored, 1):
             trained = accuracy.get(tuple(int(c) for c in arch))
             mark = " (returned)" if list(arch) == list(best) else ""
             rows.append(f"| {rank} | {r:.4f} | {'' if trained is None else f'{trained:.4f}'} "
-                        f"| {self.space.readable(arch)}{mark} |")
+                        f"| {', '.join(sources)} | {self.space.readable(arch)}{mark} |")
         with self.writer.as_default():
             tf.summary.scalar("result/final_score", reward, step=step,
                               description="the returned architecture's final score: the "
@@ -358,35 +401,20 @@ class Search:
 
     def _finish(self):
         cfg = self.config
-        _, decoded = self.controller.sample(
-            np.resize(self.controller.chains.numpy(),
-                      (cfg.rescore_samples, self.space.num_decisions)))
-        candidates, seen = [], set()
-        extra = final_random_candidates(self.space, self.guard, cfg.levers.rescore_random,
-                                        self.seed)
-        for arch in (self.guard.batch(self.space.decode_batch(decoded)) +
-                     self.tracker.best(cfg.rescore_top) + extra):
-            if arch_key(arch) not in seen:
-                seen.add(arch_key(arch))
-                candidates.append(arch)
         start = time.time()
-        scored = self._score_candidates(candidates)
-        scored.sort(key=lambda ra: -ra[0])
-        reward, best = scored[0]
-        standalone = standalone_rerank(self.space, scored, self.search_split(), cfg,
-                                       self.num_classes, self.seed, verbose=self.verbose)
+        reward, best, scored, standalone = self.select_final(self.final_pool())
         if self.verbose:
             print(f"final scoring of {len(scored)} candidates took {time.time() - start:.0f} s")
-        if standalone:
-            best = self.space.validate(standalone[0]["arch"])
-            reward = next(r for r, a in scored if a == best)
+        sources = next(s for _, a, s in scored if a == best)
         result = {
             "space": self.space.config(),
             "architecture": self.space.to_json(best),
             "reward": reward,
             "reward_kind": f"{cfg.reward} validation accuracy",
             "readable": self.space.readable(best),
-            "candidates": [{"reward": r, "readable": self.space.readable(a)} for r, a in scored],
+            "sources": sources,
+            "candidates": [{"reward": r, "readable": self.space.readable(a), "arch": list(a),
+                            "sources": s} for r, a, s in scored],
             "epochs": cfg.epochs,
             "controller_share_of_time": (self.controller_seconds / self.total_seconds
                                          if self.total_seconds else 0.0),
