@@ -6,7 +6,10 @@ trial by trial: each trial builds one architecture as a standalone network and t
 for a few epochs, the episodic NASES of the authors' code.
 """
 
-import keras_tuner
+from nases_tf import quiet_start
+
+quiet_start.import_tensorflow()  # before keras-tuner brings TensorFlow in with its noise
+import keras_tuner  # noqa: E402
 import numpy as np
 
 from nases_tf.data import pipeline

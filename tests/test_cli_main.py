@@ -166,3 +166,7 @@ def test_compare_random_trains_a_random_architecture_the_same_way(tmp_path, natu
     assert results["random_baseline"]["arch_seed"] == 1
     assert baseline["epochs"] == results["epochs"] == 1
     assert "random architecture (--arch=random --seed=1), same training" in done.stdout
+    # its TensorBoard logs sit beside the run's, under the --logdir the README gives
+    assert {"epoch_loss", "epoch_accuracy"} <= scalar_tags(
+        str(out / "tensorboard" / "random_baseline" / "train"))
+    assert not (out / "random_baseline" / "tensorboard").exists()

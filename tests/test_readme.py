@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from nases_tf import quiet_start
+
 from conftest import REPO
 
 README = (REPO / "README.md").read_text()
@@ -21,12 +23,16 @@ def _block(kind):
     return next(b for b in BLOCKS if any(k in b for k, v in KNOWN.items() if v == kind))
 
 
-def _run(code, cwd=REPO, timeout=600):
+def _run(code, cwd=REPO, timeout=600, as_a_user_would=False):
+    """Runs ``code``; returns its standard output (and error, ``as_a_user_would``: with
+    TensorFlow's logging as a fresh shell has it)."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    if as_a_user_would:
+        env.pop("TF_CPP_MIN_LOG_LEVEL")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=str(cwd), env=env, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout
+    return (done.stdout, done.stderr) if as_a_user_would else done.stdout
 
 
 def test_every_snippet_is_known_and_compiles():
@@ -45,7 +51,9 @@ def test_the_nasbench201_snippet():
 @pytest.mark.slow
 def test_the_keras_tuner_snippet(tmp_path):
     code = _block("tuner").replace('"runs/tuner"', repr(str(tmp_path / "tuner")))
-    out = _run(code)
+    out, err = _run(code, as_a_user_would=True)
+    noise = [line for line in err.splitlines() if quiet_start.is_startup_noise(line)]
+    assert not noise, noise  # TensorFlow's start-up lines stay off the user's screen
     assert re.search(r"\{'layers': \d", out.strip().splitlines()[-1]), out[-2000:]
     assert len(list((tmp_path / "tuner" / "demo").glob("trial_*"))) == 20
 

@@ -62,9 +62,9 @@ def test_weight_sharing_search_writes_arch_json_and_summaries(setting, tmp_path)
     assert saved["candidates"][0]["reward"] == saved["reward"]
     assert 0 < saved["controller_share_of_time"] < 0.5
     tags = scalar_tags(str(tmp_path / "tensorboard" / "search"))
-    for tag in ("reward/mean", "reward/max", "controller/baseline", "controller/entropy",
-                "controller/sigma", "controller/loss", "shared/train_loss",
-                "shared/train_accuracy", "archs/ops/sep_conv_3x3", "archs/skip_density"):
+    for tag in ("accuracy_and_loss/reward_mean", "accuracy_and_loss/reward_max", "controller/baseline", "controller/entropy",
+                "controller/sigma", "controller/loss", "accuracy_and_loss/shared_train_loss",
+                "accuracy_and_loss/shared_train_accuracy", "archs/ops/sep_conv_3x3", "archs/skip_density"):
         assert tag in tags, tag
 
 
@@ -90,7 +90,7 @@ def test_stopped_after_epoch_1_resumes_at_epoch_2_and_matches_an_uninterrupted_r
     history = read_json(tmp_path / "stopped" / "search" / "history.json")
     expected = read_json(tmp_path / "whole" / "search" / "history.json")
     for got, want in zip(history, expected):
-        for key in ("reward/mean", "reward/max", "controller/baseline", "shared/train_loss"):
+        for key in ("accuracy_and_loss/reward_mean", "accuracy_and_loss/reward_max", "controller/baseline", "accuracy_and_loss/shared_train_loss"):
             assert got[key] == pytest.approx(want[key], abs=1e-6), key
     assert resumed["architecture"] == whole["architecture"]
     assert resumed["reward"] == pytest.approx(whole["reward"], abs=1e-6)
@@ -108,7 +108,7 @@ def test_non_finite_rewards_are_reported_and_skipped(setting, tmp_path, monkeypa
     monkeypatch.setattr(search, "_minibatch_reward", sometimes_nan)
     search.run()
     assert search.history[0]["controller/skipped_samples"] >= 4
-    assert np.isfinite(search.history[0]["reward/mean"])
+    assert np.isfinite(search.history[0]["accuracy_and_loss/reward_mean"])
     assert np.isfinite(float(search.controller.baseline.numpy()))
 
 
@@ -136,7 +136,7 @@ def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tm
     search.train_step = recording_step
     result = search.run()
     warmup, controlled = search.history
-    assert "reward/mean" not in warmup and "reward/mean" in controlled
+    assert "accuracy_and_loss/reward_mean" not in warmup and "accuracy_and_loss/reward_mean" in controlled
     assert len(trained) == 2 * search.steps_per_epoch
     assert len(set(trained[:search.steps_per_epoch])) > search.steps_per_epoch // 2
     for arch in trained + [space.from_json(result["architecture"])]:

@@ -73,9 +73,11 @@ def run_stages(config, inputs):
         config: the ``RunConfig``.
         inputs: the checks' ``RunInputs``.
     """
-    from nases_tf.cli import quiet_start
+    from nases_tf import quiet_start
 
-    quiet_start.import_tensorflow()
+    # TensorFlow's own C++ errors after start-up are mostly format warnings of tf.data
+    # here; Python exceptions carry the real failures. TF_CPP_MIN_LOG_LEVEL=0 shows all.
+    quiet_start.import_tensorflow(cpp_log_level=3)
     from nases_tf.cli.estimate import warning_for_run
     from nases_tf.networks import has_supernet
     from nases_tf.training import runtime

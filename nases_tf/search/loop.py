@@ -68,6 +68,18 @@ class _RewardTracker:
         return {k: list(v) for k, v in self.seen.items()}
 
 
+# The scalars a user looks at first share a group whose name TensorBoard sorts first.
+_DESCRIPTIONS = {
+    "accuracy_and_loss/reward_mean": "mean controller reward of the epoch: validation "
+                                     "minibatch accuracy on the shared weights",
+    "accuracy_and_loss/reward_max": "best controller reward of the epoch (a minibatch score, "
+                                    "not the final score of result/final_score)",
+    "accuracy_and_loss/shared_train_loss": "the supernet's training loss over the epoch",
+    "accuracy_and_loss/shared_train_accuracy": "the supernet's training accuracy over the "
+                                               "epoch",
+}
+
+
 def _macro_summaries(space, archs):
     """Op frequencies and skip density of a batch of macro architectures."""
     if space.name != "macro":
@@ -213,8 +225,8 @@ class Search:
             losses.append(loss)
             accs.append(acc)
             bar.update(step + 1, [("loss", loss), ("accuracy", acc)])
-        return {"shared/train_loss": float(np.mean(losses)) if losses else float("nan"),
-                "shared/train_accuracy": float(np.mean(accs)) if accs else float("nan"),
+        return {"accuracy_and_loss/shared_train_loss": float(np.mean(losses)) if losses else float("nan"),
+                "accuracy_and_loss/shared_train_accuracy": float(np.mean(accs)) if accs else float("nan"),
                 "shared/non_finite_losses": bad,
                 "shared/learning_rate": float(self.optimizer.learning_rate)}
 
@@ -249,8 +261,8 @@ class Search:
             archs_all.extend(archs.tolist())
         applied = [i for i in infos if i["applied"]]
         summary = {
-            "reward/mean": float(np.mean(rewards_all)) if rewards_all else float("nan"),
-            "reward/max": float(np.max(rewards_all)) if rewards_all else float("nan"),
+            "accuracy_and_loss/reward_mean": float(np.mean(rewards_all)) if rewards_all else float("nan"),
+            "accuracy_and_loss/reward_max": float(np.max(rewards_all)) if rewards_all else float("nan"),
             "controller/baseline": infos[-1]["baseline"] if infos else 0.0,
             "controller/entropy": self.controller.entropy(),
             "controller/sigma": float(self.controller.sigma.mean()),
@@ -264,7 +276,7 @@ class Search:
         with self.writer.as_default(step=epoch + 1):
             for name, value in metrics.items():
                 if isinstance(value, (int, float)) and np.isfinite(value):
-                    tf.summary.scalar(name, value)
+                    tf.summary.scalar(name, value, description=_DESCRIPTIONS.get(name))
         self.writer.flush()
 
     def run(self):
@@ -303,10 +315,10 @@ class Search:
                 drawing.log_architecture_image(self.space, self.tracker.best(1)[0], epoch + 1,
                                                self.writer, name=BEST_REWARDED_IMAGE)
             self.history.append({"epoch": epoch + 1, **metrics})
-            if "reward/mean" in metrics:
+            if "accuracy_and_loss/reward_mean" in metrics:
                 logging.info("search epoch %d: reward mean %.4f max %.4f, baseline %.4f, "
-                             "sigma %.3f", epoch + 1, metrics["reward/mean"],
-                             metrics["reward/max"], metrics["controller/baseline"],
+                             "sigma %.3f", epoch + 1, metrics["accuracy_and_loss/reward_mean"],
+                             metrics["accuracy_and_loss/reward_max"], metrics["controller/baseline"],
                              metrics["controller/sigma"])
             self.epoch.assign(epoch + 1)
             self.checkpoint.save({

@@ -41,7 +41,8 @@ class _EpochCheckpoint(keras.callbacks.Callback):
         self.fit_start = time.time()
 
 
-def train_final(space, arch, images, output_dir, config, runtime=RuntimeConfig()):
+def train_final(space, arch, images, output_dir, config, runtime=RuntimeConfig(),
+                tensorboard_dir=None):
     """Trains ``arch`` on ``images.train`` and evaluates it once on ``images.test``.
 
     Resumes from ``<output_dir>/final/checkpoints`` when a checkpoint is there; returns the
@@ -58,6 +59,8 @@ def train_final(space, arch, images, output_dir, config, runtime=RuntimeConfig()
         config: a ``FinalConfig``.
         runtime: a ``RuntimeConfig`` (``seed``, ``profile_steps`` and ``verbose`` are used;
             its precision is the global Keras policy's to set).
+        tensorboard_dir: where the training's TensorBoard logs go (None:
+            ``<output_dir>/tensorboard/final``).
     """
     arch = space.validate(arch)
     final_dir = os.path.join(output_dir, "final")
@@ -96,7 +99,7 @@ def train_final(space, arch, images, output_dir, config, runtime=RuntimeConfig()
     callbacks = [
         epoch_checkpoint,
         keras.callbacks.TensorBoard(
-            log_dir=os.path.join(output_dir, "tensorboard", "final"),
+            log_dir=tensorboard_dir or os.path.join(output_dir, "tensorboard", "final"),
             profile_batch=tuple(runtime.profile_steps) if runtime.profile_steps else 0),
     ]
     train_ds = pipeline.train_batches(images.train_x, images.train_y, config.batch_size,

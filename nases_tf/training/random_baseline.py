@@ -1,8 +1,9 @@
 """Did the search earn its time? A random architecture of the same space, trained the same.
 
 After final training, ``compare_with_random`` trains one seeded random architecture of the
-same space with the same ``FinalConfig`` (under ``<output_dir>/random_baseline``) and adds
-its figures to the run's ``final/results.json`` as ``random_baseline``.
+same space with the same ``FinalConfig`` (under ``<output_dir>/random_baseline``, its
+TensorBoard logs beside the run's own in ``<output_dir>/tensorboard/random_baseline``) and
+adds its figures to the run's ``final/results.json`` as ``random_baseline``.
 """
 
 import os
@@ -39,7 +40,8 @@ def compare_with_random(space, images, output_dir, config, runtime, arch_seed, r
 
     arch = random_architecture(space, arch_seed)
     baseline = train_final(space, arch, images, os.path.join(output_dir, "random_baseline"),
-                           config, runtime)
+                           config, runtime, tensorboard_dir=os.path.join(
+                               output_dir, "tensorboard", "random_baseline"))
     results = dict(results, random_baseline={
         "test_accuracy": baseline["test_accuracy"], "params": baseline["params"],
         "readable": baseline["readable"], "architecture": baseline["architecture"],

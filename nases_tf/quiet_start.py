@@ -1,9 +1,12 @@
-"""A command-line start without TensorFlow's C++ start-up noise.
+"""A start without TensorFlow's C++ start-up noise, for the command line and the
+keras-tuner entry points.
 
 Importing TensorFlow prints lines that look like failures on a CPU-only machine (``I0000``
-lines about oneDNN and missing CUDA drivers, ``failed call to cuInit``), before its log
-level applies. ``import_tensorflow`` captures standard error while TensorFlow loads and
-looks for devices, and passes on every line that is not such a known start-up message.
+lines about oneDNN and missing CUDA drivers), before its log level applies, and its first
+look for devices prints ``failed call to cuInit``. ``import_tensorflow`` captures standard
+error while TensorFlow loads and looks for devices, and passes on every line that is not
+such a known start-up message. When a user's script imported TensorFlow first, only the
+device look is left to quiet.
 """
 
 import os
@@ -28,12 +31,16 @@ def is_startup_noise(line):
     return bool(_STARTUP_NOISE.match(line))
 
 
-def import_tensorflow():
+def import_tensorflow(cpp_log_level=None):
     """Imports TensorFlow and Keras and initializes the devices with the start-up noise
-    filtered out of standard error; returns the ``tensorflow`` module."""
-    # TensorFlow's own C++ errors after start-up are mostly format warnings of tf.data
-    # here; Python exceptions carry the real failures. TF_CPP_MIN_LOG_LEVEL=0 shows all.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    filtered out of standard error; returns the ``tensorflow`` module.
+
+    Args:
+        cpp_log_level: the ``TF_CPP_MIN_LOG_LEVEL`` to set unless the environment sets it
+            (None: leave TensorFlow's own C++ logging as it is).
+    """
+    if cpp_log_level is not None:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", str(cpp_log_level))
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile() as captured:
