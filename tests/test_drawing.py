@@ -3,6 +3,7 @@ image, and the pictures the search and final training leave."""
 
 import glob
 import os
+import re
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from nases_tf import data, drawing
 from nases_tf.errors import ConfigError
 from nases_tf.spaces import MICRO_OPS, MacroSpace, MicroSpace, NasBench201Space
 from nases_tf.spaces.base import SearchSpace
+from nases_tf.spaces.macro import MACRO_OPS
 
 from drawing_helpers import (MACRO_SKIPS, SVG, label, macro_arch, micro_arch, parse_svg,
                              with_class)
@@ -35,6 +37,17 @@ def test_macro_svg_has_a_labelled_box_per_layer_an_arc_per_skip_and_the_reductio
     assert [int(g.get("data-after")) for g in reductions] == list(space.reduction_after())
     assert len(with_class(root, "chain", "path")) == 6 + len(reductions) + 1
     assert root.find(f"{SVG}title").text == space.readable(arch)
+    # every arc meets its boxes at a point of its own: fan-in and fan-out can be counted
+    ends = {(a.get("data-from"), a.get("data-to")): re.findall(r"[-\d.]+", a.get("d"))
+            for a in arcs}
+    starts = [tuple(points[:2]) for points in ends.values()]
+    tips = [tuple(points[-2:]) for points in ends.values()]
+    assert len(set(starts)) == len(set(tips)) == len(arcs)
+    assert not set(starts) & set(tips)
+    # a legend: one swatch per op in its colour, and what an arc's colour says
+    swatches = [g for g in with_class(root, "legend") if g.get("data-op")]
+    assert [g.get("data-op") for g in swatches] == list(MACRO_OPS)
+    assert any("skip arc" in (t.text or "") for t in root.iter(f"{SVG}text"))
 
 
 def test_micro_svg_draws_both_cells_with_two_edges_per_node():

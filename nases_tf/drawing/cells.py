@@ -28,6 +28,10 @@ CONCAT_LEVEL = 4
 # Arcs leave a node right of its centre and enter left of it, so arrowheads stand apart.
 OFFSET = 9
 CELL_GAP = 12
+NOTE_HEIGHT = 16
+MICRO_NOTE = ("arc colour: the column it leaves; op on the arc, its box coloured by op; "
+              "dashed: a node the cell output concatenates")
+NB201_NOTE = "arc colour: the node it leaves; dashed: none (no connection)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +76,9 @@ def draw_micro(space, arch):
         group, top = _arc_cell(f"{kind} cell", kind, nodes, edges, top, space.nodes + 1,
                                space.nodes + 1)
         groups.append(group)
-    return Scene(_width(space.nodes + 3), top - CELL_GAP + MARGIN, space.readable(arch), groups)
+    groups.append(_note(top, MICRO_NOTE))
+    return Scene(_width(space.nodes + 3), top - CELL_GAP + NOTE_HEIGHT + MARGIN,
+                 space.readable(arch), groups)
 
 
 def draw_nasbench201(space, arch):
@@ -88,7 +94,14 @@ def draw_nasbench201(space, arch):
     edges = [Edge(i, j, NB201_OPS[op]) for (j, i), op in zip(EDGES, space.validate(arch))]
     group, bottom = _arc_cell("nasbench201 cell", "cell", nodes, edges, MARGIN,
                               NUM_NODES - 1, 0)
-    return Scene(_width(NUM_NODES), bottom - CELL_GAP + MARGIN, space.readable(arch), [group])
+    return Scene(_width(NUM_NODES), bottom - CELL_GAP + NOTE_HEIGHT + MARGIN,
+                 space.readable(arch), [group, _note(bottom, NB201_NOTE)])
+
+
+def _note(top, text):
+    """The legend line under the cells (what an arc's colour and dashes say)."""
+    return Text(MARGIN, top - CELL_GAP + NOTE_HEIGHT / 2, text, color=MUTED, size=10,
+                kind="legend")
 
 
 def _width(columns):
