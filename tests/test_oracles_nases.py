@@ -87,6 +87,19 @@ def test_keras_model_search_over_a_mixed_conditional_space(tmp_path, proposals):
     json.dumps(oracle.get_state())  # the whole state is JSON
 
 
+def test_a_search_shows_keras_tuners_trial_display(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(48, 6)).astype("float32")
+    y = (x @ rng.normal(size=(6, 1))).astype("float32")
+    tuner = NASES(build_mixed_model, objective="val_loss", max_trials=4, seed=7,
+                  directory=str(tmp_path), project_name="shown", initial_points=2, **FAST)
+    tuner.search(x[:32], y[:32], validation_data=(x[32:], y[32:]), epochs=1, batch_size=16)
+    out = capsys.readouterr().out
+    for k in range(1, 5):  # each trial is announced and ends with the best so far
+        assert f"Trial {k} Complete" in out, out[-2000:]
+    assert "Best val_loss So Far" in out and "Total elapsed time" in out
+
+
 # -- 2. better than random search on the cheap objective ---------------------------------
 
 @pytest.mark.slow

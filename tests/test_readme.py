@@ -66,3 +66,31 @@ def test_the_model_snippet_on_a_finished_run(finished_run):
     printed = _run(code).strip().splitlines()[-1]
     by_keras, by_savedmodel = re.findall(r"\[([\d ]+)\]", printed)
     assert by_keras == by_savedmodel and len(by_keras.split()) == 8
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("finished_run")
+def test_every_tensorboard_tag_the_readme_names_is_logged(finished_run):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    _, out, _ = finished_run
+    rows = re.findall(r"^\| `tensorboard/(\w+)` \|(.*)\|$", README, re.M)
+    checked = 0
+    for log_dir, text in rows:
+        if not (out / "tensorboard" / log_dir).exists():
+            assert log_dir == "random_baseline"  # only --compare_random trains it
+            continue
+        tags = set()
+        for events in (out / "tensorboard" / log_dir).rglob("events.out.tfevents.*"):
+            accumulator = EventAccumulator(str(events), size_guidance={"tensors": 0})
+            accumulator.Reload()
+            tags.update(tag for kind in accumulator.Tags().values()
+                        if isinstance(kind, list) for tag in kind)
+        for name in re.findall(r"`([\w/]+(?:/\.\.\.|\*)?)`", text):
+            prefix = name.rstrip("*.")
+            if "/" not in name and not name.startswith("epoch_"):
+                continue  # not a tag
+            assert any(tag == name or (prefix != name and tag.startswith(prefix))
+                       for tag in tags), (log_dir, name, sorted(tags))
+            checked += 1
+    assert checked >= 15
