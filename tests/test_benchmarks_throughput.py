@@ -26,3 +26,17 @@ def test_throughput_benchmark_runs_on_a_tiny_case(tmp_path):
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
     assert result["config"]["layers"] == 3 and sections["input_pipeline"]["source"] == (
         "random uint8 images")
+
+
+def test_the_micro_supernet_is_timed_with_its_one_graph_step_too(tmp_path):
+    fv = flags.FlagValues()
+    throughput.define_flags(fv)
+    fv(["nases-benchmark-throughput", "--space=micro", "--nodes=2", "--cells_per_stage=1",
+        "--filters=4", "--batch_size=8", "--archs=1", "--steps=1", "--warmup_steps=1",
+        "--pipeline_batches=2", f"--data={tmp_path / 'absent.npz'}"])
+    result = throughput.main(fv)
+    section = result["sections"]["supernet_vs_standalone"]
+    assert result["config"]["space"]["name"] == "micro"
+    assert section["ratio"] > 0 and section["one_graph_ratio"] > 0
+    assert section["per_arch"][0]["one_graph_median_step_s"] > 0
+    assert "one graph / standalone" in throughput.format_table(result)

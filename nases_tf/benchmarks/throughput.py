@@ -8,12 +8,14 @@ Installed as ``nases-benchmark-throughput``; ``bin/benchmark_throughput.py`` cal
 
 Sections of the report (each a key of the output JSON's ``sections``):
 
-- ``supernet_vs_standalone``: training images/second of the macro supernet on random
-  architectures, with the train step the search runs (``Supernet.make_train_step``),
-  against the standalone models of the same architectures, trained with the same loss
-  (cross-entropy + L2) and optimizer (SGD, Nesterov momentum, SGDR) by
+- ``supernet_vs_standalone``: training images/second of the supernet (macro, or micro with
+  ``--space=micro``) on random architectures, with the train step the search runs
+  (``make_train_step``), against the standalone models of the same architectures, trained
+  with the same loss (cross-entropy + L2) and optimizer (SGD, Nesterov momentum, SGDR) by
   ``networks.steps.make_train_step``, on the same fixed batch. The steps that trace a
-  function are not timed. Goal: ratio >= ``SUPERNET_GOAL``.
+  function are not timed. Where the search's step runs segment by segment (micro), the
+  base class's one-graph step is timed too, which tells the segmenting's share of a gap
+  from the supernet's own. Goal: ratio >= ``SUPERNET_GOAL``.
 - ``input_pipeline``: images/second that ``pipeline.train_batches`` produces (the shipped
   natural-image npz, or random uint8 images without it) against the images/second the
   supernet trains on. Goal: ratio >= ``PIPELINE_GOAL``.
@@ -43,7 +45,8 @@ from nases_tf.benchmarks.entry import run_app  # noqa: E402
 from nases_tf.storage.fileio import write_json  # noqa: E402
 from nases_tf.networks import build_network, build_supernet  # noqa: E402
 from nases_tf.networks.steps import make_train_step  # noqa: E402
-from nases_tf.spaces import MacroSpace  # noqa: E402
+from nases_tf.networks.supernet import Supernet  # noqa: E402
+from nases_tf.spaces import MacroSpace, MicroSpace  # noqa: E402
 
 SUPERNET_GOAL = 0.9
 PIPELINE_GOAL = 5.0
@@ -60,7 +63,12 @@ def define_flags(flag_values=None):
         flag_values: an absl ``FlagValues`` (absl's global ``FLAGS`` if None).
     """
     fv = flag_values if flag_values is not None else flags.FLAGS
+    flags.DEFINE_enum("space", "macro", ["macro", "micro"], "The search space.",
+                      flag_values=fv)
     flags.DEFINE_integer("layers", 12, "Layers of the macro space (L).", flag_values=fv)
+    flags.DEFINE_integer("nodes", 5, "Nodes per cell of the micro space (B).", flag_values=fv)
+    flags.DEFINE_integer("cells_per_stage", 5, "Normal cells per stage of the micro space (N).",
+                         flag_values=fv)
     flags.DEFINE_integer("filters", 36, "Channels of the first stage (F).", flag_values=fv)
     flags.DEFINE_integer("batch_size", 128, "Training batch size.", flag_values=fv)
     flags.DEFINE_integer("archs", 5, "Number of random architectures to time.", flag_values=fv)
@@ -117,21 +125,29 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
     labels = tf.constant(rng.integers(0, 10, size=batch_size).astype(np.int64))
     supernet = build_supernet(space, filters=filters)
     sn_step = supernet.make_train_step(sgdr.child_optimizer(100), batch_size=batch_size)
+    # The one-graph step, where the search's differs from it (same loss and updates).
+    one_graph = (Supernet.make_train_step(supernet, sgdr.child_optimizer(100), batch_size)
+                 if type(supernet).make_train_step is not Supernet.make_train_step else None)
     arch_tensors = [supernet.arch_tensor(a) for a in archs]
     start = time.perf_counter()
     for s in range(max(1, warmup_steps)):
         _sync(sn_step(images, labels, arch_tensors[s % len(archs)]))
     sn_trace = time.perf_counter() - start
-    rows, totals = [], np.zeros((2, 2))  # [supernet, standalone] x [wall, cpu]
+    if one_graph is not None:
+        for s in range(max(1, warmup_steps)):
+            _sync(one_graph(images, labels, arch_tensors[s % len(archs)]))
+    rows, totals = [], np.zeros((3, 2))  # [supernet, standalone, one graph] x [wall, cpu]
     for a, arch in enumerate(archs):
         model = build_network(space, arch, filters=filters)
         sa_step = make_train_step(model, sgdr.child_optimizer(100))
         for _ in range(max(1, warmup_steps)):
             _sync(sa_step(images, labels))
-        times = np.zeros((2, steps, 2))
+        times = np.zeros((3, steps, 2))
         for s in range(steps):
             times[0, s] = _timed(sn_step, (images, labels, arch_tensors[a]))
             times[1, s] = _timed(sa_step, (images, labels))
+            if one_graph is not None:
+                times[2, s] = _timed(one_graph, (images, labels, arch_tensors[a]))
         totals += times.sum(axis=1)
         sums = times.sum(axis=1)
         row = {"arch": space.readable(arch),
@@ -141,6 +157,10 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
                "cpu_ratio": sums[1, 1] / sums[0, 1],
                "supernet_median_step_s": float(np.median(times[0, :, 0])),
                "standalone_median_step_s": float(np.median(times[1, :, 0]))}
+        if one_graph is not None:
+            row.update(one_graph_ratio=sums[1, 0] / sums[2, 0],
+                       one_graph_cpu_ratio=sums[1, 1] / sums[2, 1],
+                       one_graph_median_step_s=float(np.median(times[2, :, 0])))
         rows.append(row)
         log(f"arch {a}: supernet {row['supernet_images_per_second']:.1f} img/s, standalone "
             f"{row['standalone_images_per_second']:.1f} img/s, ratio {row['ratio']:.3f} "
@@ -155,6 +175,10 @@ def supernet_vs_standalone(space, archs, filters=36, batch_size=128, steps=8,
            "supernet_first_steps_s": sn_trace,
            "supernet_traces": int(sn_step.experimental_get_tracing_count()),
            "per_arch": rows, "goal": SUPERNET_GOAL}
+    if one_graph is not None:
+        out.update(one_graph_images_per_second=n_images / totals[2, 0],
+                   one_graph_ratio=totals[1, 0] / totals[2, 0],
+                   one_graph_cpu_ratio=totals[1, 1] / totals[2, 1])
     return out
 
 
@@ -275,9 +299,10 @@ def controller_share(space, filters, batch_size, supernet_images_per_second, see
 
 
 def run_benchmark(layers=12, filters=36, batch_size=128, archs=5, steps=8, warmup_steps=2,
-                  pipeline_batches=60, data_path=DEFAULT_NPZ, seed=0, log=print):
-    """Runs every section on a macro space; returns the result dict (``config`` and
-    ``sections``).
+                  pipeline_batches=60, data_path=DEFAULT_NPZ, seed=0, log=print,
+                  space_name="macro", nodes=5, cells_per_stage=5):
+    """Runs every section on a macro (or micro) space; returns the result dict (``config``
+    and ``sections``).
 
     Args:
         layers: layers of the macro space, L.
@@ -290,12 +315,15 @@ def run_benchmark(layers=12, filters=36, batch_size=128, archs=5, steps=8, warmu
         data_path: npz file for the input pipeline (random images when it does not exist).
         seed: seed of the architectures, weights and data.
         log: called with progress lines.
+        space_name: ``macro`` or ``micro``.
+        nodes, cells_per_stage: the micro space's B and N.
     """
-    space = MacroSpace(layers)
+    space = (MicroSpace(nodes=nodes, cells_per_stage=cells_per_stage)
+             if space_name == "micro" else MacroSpace(layers))
     rng = np.random.default_rng(seed)
     arch_list = [space.sample(rng) for _ in range(archs)]
     keras.utils.set_random_seed(seed)
-    config = {"layers": layers, "filters": filters, "batch_size": batch_size, "archs": archs,
+    config = {"space": space.config(), "layers": layers, "filters": filters, "batch_size": batch_size, "archs": archs,
               "steps": steps, "warmup_steps": warmup_steps,
               "pipeline_batches": pipeline_batches, "data": data_path, "seed": seed,
               "tensorflow": tf.__version__,
@@ -333,12 +361,16 @@ def format_table(result):
              row("supernet training, random archs", sn["supernet_images_per_second"]),
              row("standalone training, same archs", sn["standalone_images_per_second"]),
              row("  supernet / standalone (wall)", ratio=sn["ratio"], goal=sn["goal"]),
-             row("  supernet / standalone (CPU time)", ratio=sn["cpu_ratio"]),
-             row(f"input pipeline ({source})", pipe["images_per_second"]),
-             row("  pipeline / supernet training", ratio=pipe["ratio"], goal=pipe["goal"],
-                 fmt=".1f"),
-             row("controller+decoder share of search", ratio=share["share"], fmt=".4f")
-             + f"{'<=' + format(share['goal'], 'g'):>8}"]
+             row("  supernet / standalone (CPU time)", ratio=sn["cpu_ratio"])]
+    if "one_graph_ratio" in sn:
+        lines += [row("one-graph supernet step", sn["one_graph_images_per_second"]),
+                  row("  one graph / standalone (wall)", ratio=sn["one_graph_ratio"]),
+                  row("  one graph / standalone (CPU time)", ratio=sn["one_graph_cpu_ratio"])]
+    lines += [row(f"input pipeline ({source})", pipe["images_per_second"]),
+              row("  pipeline / supernet training", ratio=pipe["ratio"], goal=pipe["goal"],
+                  fmt=".1f"),
+              row("controller+decoder share of search", ratio=share["share"], fmt=".4f")
+              + f"{'<=' + format(share['goal'], 'g'):>8}"]
     return "\n".join(line.rstrip() for line in lines)
 
 
@@ -350,7 +382,9 @@ def main(flag_values):
     """
     fv = flag_values
     result = run_benchmark(fv.layers, fv.filters, fv.batch_size, fv.archs, fv.steps,
-                           fv.warmup_steps, fv.pipeline_batches, fv.data, fv.seed)
+                           fv.warmup_steps, fv.pipeline_batches, fv.data, fv.seed,
+                           space_name=fv.space, nodes=fv.nodes,
+                           cells_per_stage=fv.cells_per_stage)
     print(format_table(result))
     if fv.output_json:
         write_json(fv.output_json, result)
