@@ -214,7 +214,10 @@ define_setting("rescore_samples", [(SearchConfig, "rescore_samples")],
 # -- the weight-sharing levers: each defaults to its value in --ws_schedule -----------------
 flags.DEFINE_enum("ws_schedule", "tuned", list(SCHEDULES),
                   "Weight-sharing levers: 'tuned' (measured best) or 'paper' (ENAS's "
-                  "schedule); the lever flags below override it.")
+                  "schedule); the lever flags below override it. In 'tuned' the pick comes "
+                  "from the final scoring, not from the controller: on the ranking benchmark "
+                  "(3 search seeds) the controller's final candidates never won it, and "
+                  "uniform samples in their place picked as well (docs/benchmarks.md).")
 _LEVER_HELP = {
     "uniform_warmup": "Fraction of the search epochs (rounded down) whose shared-weight "
                       "steps take uniform paths before the controller takes over.",
