@@ -3,6 +3,7 @@
 import json
 
 from absl import flags
+import pytest
 
 from nases_tf.benchmarks import throughput
 
@@ -28,6 +29,7 @@ def test_throughput_benchmark_runs_on_a_tiny_case(tmp_path):
         "random uint8 images")
 
 
+@pytest.mark.slow
 def test_the_micro_supernet_is_timed_with_its_one_graph_step_too(tmp_path):
     fv = flags.FlagValues()
     throughput.define_flags(fv)

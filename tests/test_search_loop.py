@@ -68,6 +68,7 @@ def test_weight_sharing_search_writes_arch_json_and_summaries(setting, tmp_path)
         assert tag in tags, tag
 
 
+@pytest.mark.slow
 def test_stopped_after_epoch_1_resumes_at_epoch_2_and_matches_an_uninterrupted_run(
         setting, tmp_path):
     whole = _search(setting, tmp_path / "whole", epochs=2).run()
