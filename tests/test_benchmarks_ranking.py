@@ -31,6 +31,7 @@ def test_kendall_tau_percentile_and_standard_error():
     assert ranking.mean_and_se([0.4]) == (0.4, 0.0)
 
 
+@pytest.mark.slow
 def test_tiny_benchmark_runs_end_to_end_and_reports_every_field(natural_npz, tmp_path):
     space = MacroSpace(2)
     full = data.load_images(f"npz:{natural_npz}")

@@ -2,6 +2,7 @@
 distribution, the random baseline, bad flags."""
 
 import os
+import re
 from importlib.metadata import entry_points
 import signal
 import subprocess
@@ -31,7 +32,10 @@ def test_stage_all_writes_every_stage_and_a_rerun_for_another_space_is_refused(f
     tags = scalar_tags(str(out / "tensorboard" / "search"))
     assert {"result/final_score", "result/candidates", "result/architecture",
             "controller/best_rewarded_architecture"} <= tags, tags
-    assert f"best validation accuracy {arch['reward']:.4f}" in done.stdout + done.stderr
+    assert f"final score {arch['reward']:.4f} (result/final_score)" in done.stdout
+    assert "standalone validation accuracy" in done.stdout.split("final score")[-1]
+    assert re.search(r"^stage 1: .* \(\d+ s\)$", done.stdout, re.M), done.stdout
+    assert re.search(r"^final training \(\d+ s\): test_accuracy=", done.stdout, re.M)
     # the search stage refuses a directory whose coder was built for another space
     again = run(*flags, f"--output_dir={out}", "--stage=search", "--layers=5")
     assert again.returncode == 2

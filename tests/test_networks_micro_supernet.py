@@ -125,6 +125,7 @@ def test_cells_of_a_stage_share_one_traced_function_and_keep_their_own_weights(b
     assert len(cell_templates) == 5 and len(supernet._plan) == 8
 
 
+@pytest.mark.slow
 def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trained(batch):
     # a plain SGD step from the same weights: the path's gradients (weight decay included)
     # and BN statistics equal the standalone network's
@@ -145,6 +146,7 @@ def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trai
     assert step.experimental_get_tracing_count() == 1
 
 
+@pytest.mark.slow
 def test_fused_sgd_update_matches_the_optimizers_apply(batch):
     # the search's optimizer (Nesterov SGD on the SGDR schedule, a cycle of a few steps so
     # the learning rate changes every step): the same weights, momentum slots and

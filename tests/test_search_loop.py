@@ -44,7 +44,7 @@ def _search(setting, output_dir, **overrides):
     runtime.set_seed(0)
     settings = {**TINY, **overrides}
     embedding = EmbeddingConfig(samples_per_update=settings.pop("samples_per_update"))
-    run = RuntimeConfig(seed=settings.pop("seed"), verbose=0)
+    run = RuntimeConfig(seed=settings.pop("seed"), verbose=settings.pop("verbose", 0))
     levers = dataclasses.replace(PAPER, **{k: settings.pop(k) for k in LEVERS if k in settings})
     return Search(space, coder, images, str(output_dir),
                   SearchConfig(**settings, levers=levers), embedding, run)
@@ -122,11 +122,12 @@ def test_episodic_rewards_train_each_child(setting, tmp_path):
     assert len(result["candidates"]) >= 1
 
 
-def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tmp_path):
+def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tmp_path,
+                                                                    capsys):
     space = setting[0]
     search = _search(setting, tmp_path, epochs=2, uniform_warmup=0.5, bn_batches=1,
                      reward_batches=0, max_skips=0, rescore_random=3, rerank_top=2,
-                     rerank_epochs=1)
+                     rerank_epochs=1, verbose=2)
     trained = []
     real_step = search.train_step
 
@@ -152,6 +153,16 @@ def test_levers_warmup_guard_random_candidates_and_standalone_rerank(setting, tm
     assert 1 <= sum("uniform_sample" in s for s in sources.values()) <= 3
     assert any("controller_sample" in s for s in sources.values())
     assert result["sources"] == sources[result["readable"]]
+    # every phase shows its progress: each epoch, each final candidate with the best so
+    # far, each re-ranked candidate with its standalone accuracy, the final scoring's time
+    out, count = capsys.readouterr().out, len(result["candidates"])
+    best = max(entry["reward"] for entry in result["candidates"])
+    for line in ("Search epoch 1/2", "Search epoch 2/2", f"candidate 1/{count}: final score ",
+                 f"candidate {count}/{count}: final score ", f"(best {best:.4f})",
+                 "Re-ranking 1/2: ", "Re-ranking 2/2: ",
+                 f"standalone validation accuracy {reranked[1]['standalone_accuracy']:.4f}",
+                 f"final scoring of {count} candidates took "):
+        assert line in out, line
     # the same candidates again: no candidate is scored or trained a second time
     search.validation_reward = search.train_step = None
     reward, best, scored, standalone = search.select_final(

@@ -9,6 +9,7 @@ leave no half-written file, and a rerun resumes from the last checkpoint.
 
 import os
 import sys
+import time
 
 from absl import app, flags, logging
 
@@ -23,7 +24,7 @@ def _pretrain(config, space):
     """Stage 1: the coder of ``--output_dir``, loaded or trained (and its figures said)."""
     from nases_tf.embedding.coder import load_or_pretrain
 
-    out = config.output_dir
+    out, start = config.output_dir, time.time()
     coder, metrics = load_or_pretrain(
         space, os.path.join(out, "autoencoder"), config.embedding, config.runtime.seed,
         os.path.join(out, "tensorboard", "pretrain"), verbose=config.runtime.verbose)
@@ -32,7 +33,8 @@ def _pretrain(config, space):
               f"{metrics.get('untrained_decision_accuracy', float('nan')):.3f}), mse "
               f"{metrics['mse']:.4f}, exact reconstruction "
               f"{metrics['exact_reconstruction']:.3f}, {metrics['distinct_architectures']} "
-              f"distinct architectures from {metrics['random_embeddings']} random embeddings")
+              f"distinct architectures from {metrics['random_embeddings']} random embeddings "
+              f"({time.time() - start:.0f} s)")
     return coder
 
 
@@ -40,9 +42,17 @@ def _search(config, space, coder, images):
     """Stage 2: runs or resumes the search; returns the arch.json content."""
     from nases_tf.search.loop import Search
 
+    start = time.time()
     result = Search(space, coder, images, config.output_dir, config.search, config.embedding,
                     config.runtime).run()
-    print(f"search: best validation accuracy {result['reward']:.4f}: {result['readable']} "
+    standalone = next((entry["standalone_accuracy"] for entry in
+                       result.get("standalone_rerank", ())
+                       if entry["arch"] == list(space.from_json(result["architecture"]))), None)
+    trained = ("" if standalone is None else
+               f", standalone validation accuracy {standalone:.4f} after "
+               f"{config.search.levers.rerank_epochs} epochs")
+    print(f"search ({time.time() - start:.0f} s): returned {result['readable']}, final score "
+          f"{result['reward']:.4f} (result/final_score){trained} "
           f"({os.path.join(config.output_dir, 'search', 'arch.json')})")
     return result
 
@@ -52,16 +62,19 @@ def _final(config, space, arch, images):
     from nases_tf.training.final import train_final
     from nases_tf.training.random_baseline import compare_with_random
 
+    start = time.time()
     results = train_final(space, arch, images, config.output_dir, config.final,
                           config.runtime)
-    print(f"test_accuracy={results['test_accuracy']:.4f} params={results['params']} "
+    print(f"final training ({time.time() - start:.0f} s): "
+          f"test_accuracy={results['test_accuracy']:.4f} params={results['params']} "
           f"results={os.path.join(config.output_dir, 'final', 'results.json')}")
     if config.compare_random:
+        start = time.time()
         results = compare_with_random(space, images, config.output_dir, config.final,
                                       config.runtime, config.compare_random, results)
         baseline = results["random_baseline"]
         print(f"random architecture (--arch=random --seed={config.compare_random}), same "
-              f"training: test_accuracy={baseline['test_accuracy']:.4f} "
+              f"training ({time.time() - start:.0f} s): test_accuracy={baseline['test_accuracy']:.4f} "
               f"params={baseline['params']}; searched: "
               f"test_accuracy={results['test_accuracy']:.4f} params={results['params']}")
 

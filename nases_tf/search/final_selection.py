@@ -85,7 +85,7 @@ def standalone_rerank(space, scored, split, config, num_classes, seed, verbose=0
                            "standalone_accuracy": trained[key]})
             continue
         if verbose:
-            print(f"Re-ranking {i + 1}/{len(top)}: {space.readable(arch)} (supernet reward "
+            print(f"Re-ranking {i + 1}/{len(top)}: {space.readable(arch)} (final score "
                   f"{reward:.4f}), {config.levers.rerank_epochs} epochs standalone", flush=True)
         accuracy = train_and_score(space, arch, *split, epochs=config.levers.rerank_epochs,
                                    batch_size=config.batch_size, filters=config.filters,

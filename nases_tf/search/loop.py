@@ -344,16 +344,16 @@ class Search:
                       f"{levers.finetune_steps} of {asked.finetune_steps} fine-tuning steps, "
                       f"{levers.rerank_top} of {asked.rerank_top} re-ranked)")
         bar = keras.utils.Progbar(len(pool), verbose=1 if self.verbose == 1 else 0,
-                                  stateful_metrics=["reward", "best"])
+                                  stateful_metrics=["final_score", "best"])
         scored = []
         for i, (arch, sources) in enumerate(pool):
             if arch not in self.final_scores:
                 self.final_scores[arch] = self.validation_reward(arch)
             scored.append((self.final_scores[arch], arch, sources))
             best = max(r for r, _, _ in scored)
-            bar.update(i + 1, [("reward", scored[-1][0]), ("best", best)])
+            bar.update(i + 1, [("final_score", scored[-1][0]), ("best", best)])
             if self.verbose == 2:
-                print(f"candidate {i + 1}/{len(pool)}: reward {scored[-1][0]:.4f} "
+                print(f"candidate {i + 1}/{len(pool)}: final score {scored[-1][0]:.4f} "
                       f"(best {best:.4f})", flush=True)
         return scored
 
@@ -390,7 +390,7 @@ class Search:
 
     def _log_result(self, reward, best, scored, standalone):
         """TensorBoard's end of the search: the returned architecture's picture, its final
-        score (the printed "best validation accuracy") and the table of re-scored
+        score (``result/final_score``, as the run prints it) and the table of re-scored
         candidates."""
         step = self.config.epochs
         accuracy = {tuple(entry["arch"]): entry["standalone_accuracy"] for entry in standalone}
@@ -403,8 +403,9 @@ class Search:
                         f"| {', '.join(sources)} | {self.space.readable(arch)}{mark} |")
         with self.writer.as_default():
             tf.summary.scalar("result/final_score", reward, step=step,
-                              description="the returned architecture's final score: the "
-                                          "printed best validation accuracy")
+                              description="the returned architecture's final score on the "
+                                          "validation split (fine-tuned supernet path), as "
+                                          "the run prints it")
             tf.summary.text("result/candidates", "\n".join(rows), step=step)
         if drawing.drawable(self.space):
             drawing.log_architecture_image(self.space, best, step, self.writer,
