@@ -45,12 +45,10 @@ def _search(config, space, coder, images):
     start = time.time()
     result = Search(space, coder, images, config.output_dir, config.search, config.embedding,
                     config.runtime).run()
-    standalone = next((entry["standalone_accuracy"] for entry in
-                       result.get("standalone_rerank", ())
-                       if entry["arch"] == list(space.from_json(result["architecture"]))), None)
-    trained = ("" if standalone is None else
-               f", standalone validation accuracy {standalone:.4f} after "
-               f"{config.search.levers.rerank_epochs} epochs")
+    reranked = result.get("standalone_rerank")  # best first: the returned one leads
+    trained = ("" if not reranked else
+               f", standalone validation accuracy {reranked[0]['standalone_accuracy']:.4f} "
+               f"after {config.search.levers.rerank_epochs} epochs")
     print(f"search ({time.time() - start:.0f} s): returned {result['readable']}, final score "
           f"{result['reward']:.4f} (result/final_score){trained} "
           f"({os.path.join(config.output_dir, 'search', 'arch.json')})")
@@ -74,8 +72,9 @@ def _final(config, space, arch, images):
                                       config.runtime, config.compare_random, results)
         baseline = results["random_baseline"]
         print(f"random architecture (--arch=random --seed={config.compare_random}), same "
-              f"training ({time.time() - start:.0f} s): test_accuracy={baseline['test_accuracy']:.4f} "
-              f"params={baseline['params']}; searched: "
+              f"training ({time.time() - start:.0f} s): "
+              f"test_accuracy={baseline['test_accuracy']:.4f} params={baseline['params']}; "
+              f"searched: "
               f"test_accuracy={results['test_accuracy']:.4f} params={results['params']}")
 
 
