@@ -115,7 +115,53 @@ def test_state_round_trip_gives_identical_next_proposals(predictor):
     state = json.loads(json.dumps(a.get_state()))
     b = Proposer(sizes, predictor=predictor, initial_points=4, seed=999)
     b.set_state(state)
+    units = np.array(a.points)
+    assert a.best_index() == b.best_index()
+    assert np.array_equal(a.pick_scores(units), b.pick_scores(units))
     assert run(a, toy_reward, 10) == run(b, toy_reward, 10)
+
+
+def test_the_returned_point_is_one_its_neighbours_confirm_not_the_luckiest_score():
+    # a good region (a centre and its one-edit neighbours, noisy scores about 0.8) and a
+    # lucky score of 0.86 whose neighbours all score about 0.75: a lucky draw
+    centre, lucky = np.full(6, 0.1), np.full(6, 0.9)
+    rng = np.random.default_rng(0)
+    scored = [(centre, 0.83)]
+    for slot in range(6):
+        for choice in (1, 2):
+            u = centre.copy()
+            u[slot] = (choice + 0.5) / 5
+            scored.append((u, 0.80 + 0.03 * rng.standard_normal()))
+    scored.append((lucky, 0.86))
+    for slot in range(6):
+        u = lucky.copy()
+        u[slot] = 0.5
+        scored.append((u, 0.72 + 0.05 * rng.random()))
+
+    def fed(**settings):
+        proposer = Proposer(NB201_SIZES, seed=0, **settings)
+        for u, reward in scored:
+            proposer.register(u)
+            proposer.observe(u, reward)
+        return proposer
+
+    proposer = fed()
+    points = np.array(proposer.points)
+    score = proposer.pick_scores(points)
+    assert proposer.best_index() == int(np.argmax(score))
+    assert np.allclose(points[proposer.best_index()], centre)
+    assert np.allclose(points[int(np.argmax(proposer.rewards))], lucky)
+    # the bound lies pick_caution standard deviations below the pick model's mean, which
+    # alone (pick_caution=0) would return a less supported neighbour of the centre
+    mean, std = proposer._pick_model().predict(proposer.features(points))
+    assert np.allclose(score, mean - std)
+    plain = fed(pick_caution=0.0)
+    assert np.allclose(plain.pick_scores(points), mean)
+    assert plain.best_index() == int(np.argmax(mean)) != proposer.best_index()
+    # learning off: the best score is returned
+    frozen = fed(learning=False)
+    assert frozen.pick_scores(points) is None
+    assert frozen.best_index() == int(np.argmax(proposer.rewards))
 
 
 def test_continuous_slots_move_inside_their_unit_interval_and_only_when_active():

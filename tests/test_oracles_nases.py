@@ -82,7 +82,7 @@ def test_keras_model_search_over_a_mixed_conditional_space(tmp_path, capsys, pro
         assert sum(r is not None for r in oracle._proposer.rewards) == 6
     if proposals == "elitist":  # the best score, as keras-tuner's oracles
         best = trials[int(np.argmin([t.score for t in trials]))]
-    else:  # the best posterior mean of the trust region's predictor
+    else:  # the best of the trust region's pick scores
         point = oracle._proposer.points[oracle._proposer.best_index()]
         best = next(t for t in trials if np.allclose(
             oracle._codec.pad(oracle._trial_points[t.trial_id]), point))

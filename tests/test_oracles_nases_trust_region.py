@@ -137,7 +137,7 @@ def test_nases_finds_better_values_than_random_search_in_60_trials():
 
 
 @pytest.mark.parametrize("learning", [True, False])
-def test_best_trials_follow_the_posterior_mean_and_the_tuner_follows_them(tmp_path, learning):
+def test_best_trials_follow_the_pick_scores_and_the_tuner_follows_them(tmp_path, learning):
     oracle = NASESOracle(objective=score_objective(), max_trials=16, seed=8,
                          hyperparameters=cheap_space(), initial_points=5, learning=learning)
     tuner = quiet(ScoreTuner(oracle, directory=str(tmp_path), project_name="best"))
@@ -146,10 +146,10 @@ def test_best_trials_follow_the_posterior_mean_and_the_tuner_follows_them(tmp_pa
     best = oracle.get_best_trials(len(completed))
     assert sorted(t.trial_id for t in best) == sorted(t.trial_id for t in completed)
     if learning:
-        # a score is one noisy run: the order is the predictor's denoised estimate
+        # a score is one noisy run: the order is the pick model's cautious estimate
         units = [oracle._trial_points[t.trial_id] for t in best]
-        mean = oracle._proposer.posterior_mean(units)
-        assert list(mean) == sorted(mean, reverse=True)
+        score = oracle._proposer.pick_scores(units)
+        assert list(score) == sorted(score, reverse=True)
         point = oracle._proposer.points[oracle._proposer.best_index()]
         assert np.allclose(units[0], point)
     else:

@@ -17,11 +17,15 @@ shrinks after ``failure_tolerance`` consecutive failures; when it holds no unsee
 the continuous step has shrunk below ``min_step``) the search restarts from a fresh point.
 No point is proposed twice.
 
-Rewards are noisy (one training run each), so "best" is judged by the reward predictor's
-posterior mean at the evaluated points, not by the luckiest observation: the incumbent, the
-anchors and ``best_index`` (what a search returns) all follow the posterior, and a success
-of the region is a change of the incumbent. With learning off (or no predictor) the
-observed rewards decide instead.
+Rewards are noisy (one training run each), so "best" is judged by a model of the rewards
+at the evaluated points, not by the luckiest observation. The incumbent and the anchors
+follow the reward predictor's posterior mean, and a success of the region is a change of
+the incumbent. What a search returns (``best_index``, ``pick_scores``) is judged on the
+rewards' own scale: a second Gaussian process, fitted to the standardized rewards (the worst
+tenth clipped) rather than to their normal scores (which stretch the gaps between the top
+few), ranks the evaluated points by its lower confidence bound, ``pick_caution`` standard
+deviations below the mean, so that a lucky point with no support around it is not returned
+over a point its neighbours confirm. With learning off (or no predictor) the observed rewards decide instead.
 
 Two learned parts rank the unseen candidates, and both are switched off by
 ``learning=False`` (the frozen ablation: the same way of making candidates, random order,
@@ -48,6 +52,10 @@ from nases_tf.errors import ConfigError
 
 _INACTIVE = -1.0  # key value of an inactive slot: two points differing only there are equal
 _REFIT_GROWTH = 1.5  # the GP's hyperparameters are chosen again when the data grows this much
+# The pick model sees the rewards with their worst tenth raised to the tenth percentile: a few
+# diverged runs would otherwise set the scale, and the gaps among good points would look
+# noise-free next to them, so the pick would follow the luckiest score.
+_PICK_FLOOR_QUANTILE = 0.1
 
 
 class TrustRegion:
@@ -148,12 +156,14 @@ class Proposer:
             stepped Float, ordered Choice): such a slot moves by a continuous step and is
             snapped to its grid, and the predictor sees its value instead of a one-hot.
             None: no slot is ordinal.
+        pick_caution: standard deviations of the pick model's posterior subtracted from its
+            mean when choosing the point to return (0: the posterior mean itself).
     """
 
     def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="auto",
                  anchors=3, candidates=256, restart_pool=1, active=None, embed=None,
                  embedding_weight=0.0, policy_weight=0.0, policy_learning_rate=0.1,
-                 policy_sigma=0.5, seed=0, ordinal=None):
+                 policy_sigma=0.5, seed=0, ordinal=None, pick_caution=1.0):
         self.sizes = [int(k) for k in sizes]
         if not self.sizes or min(self.sizes) < 0:
             raise ConfigError(f"proposal sizes {sizes} must be non-empty and non-negative")
@@ -165,6 +175,9 @@ class Proposer:
             raise ConfigError("the policy scorer (policy_weight > 0) needs an embed callable")
         if int(anchors) < 1:
             raise ConfigError(f"anchors={anchors} must be at least 1")
+        if not float(pick_caution) >= 0:
+            raise ConfigError(f"pick_caution={pick_caution} must be a number >= 0")
+        self.pick_caution = float(pick_caution)
         self.learning = bool(learning)
         self.initial_points = int(initial_points)
         self.anchors = int(anchors)
@@ -200,6 +213,8 @@ class Proposer:
         self._restarted = False  # the last proposal opened a fresh region
         self._observations = 0  # rewards recorded so far (the fitted model's key)
         self._fitted = None  # (observations, model, indices of the observed points)
+        self._pick_hyper = None  # [length, noise, observations when chosen] of the pick GP
+        self._pick_fitted = None  # (observations, pick model)
 
     # -- points ---------------------------------------------------------------------------
 
@@ -380,11 +395,53 @@ class Proposer:
         value = [self.rewards[i] for i in idx] if mean is None else list(mean)
         return [i for _, i in sorted(zip(value, idx), key=lambda t: (-t[0], t[1]))]
 
+    def _pick_model(self):
+        """The pick's Gaussian process, fitted to the standardized rewards (the worst tenth
+        raised to the tenth percentile), or None (no fitted predictor). Fitted once per new
+        observation."""
+        if self._model() is None:
+            return None
+        if self._pick_fitted is not None and self._pick_fitted[0] == self._observations:
+            return self._pick_fitted[1]
+        idx = self._fitted[2]
+        rewards = np.array([self.rewards[i] for i in idx])
+        rewards = np.maximum(rewards, np.quantile(rewards, _PICK_FLOOR_QUANTILE))
+        ys = (rewards - rewards.mean()) / (rewards.std() or 1.0)
+        hyper = self._pick_hyper
+        if hyper is None or len(ys) >= _REFIT_GROWTH * hyper[2]:
+            model = RewardPredictor("gp")
+        else:
+            model = RewardPredictor("gp", length=hyper[0], noise=hyper[1])
+        model.fit(self.features(np.array([self.points[i] for i in idx])), ys)
+        if hyper is None or len(ys) >= _REFIT_GROWTH * hyper[2]:
+            self._pick_hyper = [model.length, model.noise, len(ys)]
+        self._pick_fitted = (self._observations, model)
+        return model
+
+    def pick_scores(self, units):
+        """How the search ranks points for return (higher first): the pick model's lower
+        confidence bound at decision vectors ``units``, or None without a fitted predictor.
+
+        Args:
+            units: float array-like ``(k, m)``.
+        """
+        model = self._pick_model()
+        if model is None:
+            return None
+        units = np.asarray(units, dtype=np.float64).reshape(-1, len(self.sizes))
+        mean, std = model.predict(self.features(units))
+        return mean - self.pick_caution * std
+
     def best_index(self):
-        """Index into ``points`` of the point the search would return (the first of
-        ``ranked``), or None before any reward."""
-        order = self.ranked()
-        return order[0] if order else None
+        """Index into ``points`` of the point the search would return, or None before any
+        reward: the highest ``pick_scores`` among the evaluated points (ties to the earlier
+        point), or the best reward without a fitted predictor."""
+        idx = [i for i, r in enumerate(self.rewards) if r is not None]
+        if not idx:
+            return None
+        score = self.pick_scores([self.points[i] for i in idx])
+        value = [self.rewards[i] for i in idx] if score is None else list(score)
+        return min(zip(value, idx), key=lambda t: (-t[0], t[1]))[1]
 
     def _scores(self, cands):
         """Ranking scores of candidate points (higher first); random when frozen."""
@@ -521,7 +578,7 @@ class Proposer:
         self._update_policy(self.points[index], reward)
         if self._model() is not None:
             # noisy rewards: the incumbent is the best posterior mean, wherever it lies
-            best = self.best_index()
+            best = self.ranked()[0]
             if self.incumbent is not None and len(self.points) > self.initial_points:
                 self.region.record(best != self.incumbent)
             self.best = self.incumbent = best
@@ -554,6 +611,8 @@ class Proposer:
             else [float(v) for v in self.policy_offset],
             "predictor_hyper": None if self._hyper is None else
             [None if v is None else float(v) for v in self._hyper],
+            "pick_hyper": None if self._pick_hyper is None else
+            [float(v) for v in self._pick_hyper],
             "rng": _jsonable(self.rng.bit_generator.state),
         }
 
@@ -575,6 +634,8 @@ class Proposer:
         offset = state["policy_offset"]
         self.policy_offset = None if offset is None else np.array(offset, dtype=np.float64)
         self._hyper = state["predictor_hyper"]
+        self._pick_hyper = state.get("pick_hyper")  # absent in states saved before the pick
+        self._pick_fitted = None
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = state["rng"]
 

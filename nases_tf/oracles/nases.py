@@ -114,6 +114,9 @@ class NASESOracle(SearchOracle):
             choices) instead of being drawn again.
         embedding_weight: weight of the stage-1 embedding among the predictor's features.
         policy_weight: weight of the REINFORCE policy's score in the ranking.
+        pick_caution: how cautious the returned trial is: ``get_best_trials`` ranks the
+            completed trials by a Gaussian process of the scores' posterior mean minus
+            this many posterior standard deviations (0: the mean itself).
     """
 
     def __init__(
@@ -142,6 +145,7 @@ class NASESOracle(SearchOracle):
         decode_unseen=True,
         embedding_weight=0.0,
         policy_weight=0.0,
+        pick_caution=1.0,
         **kwargs,
     ):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed,
@@ -176,6 +180,9 @@ class NASESOracle(SearchOracle):
         self.decode_unseen = bool(decode_unseen)
         self.embedding_weight = float(embedding_weight)
         self.policy_weight = float(policy_weight)
+        if not float(pick_caution) >= 0:
+            raise ConfigError(f"pick_caution={pick_caution} must be a number >= 0")
+        self.pick_caution = float(pick_caution)
         self._reset_search_state()
 
     def _reset_search_state(self):
@@ -319,7 +326,7 @@ class NASESOracle(SearchOracle):
             initial_points=self.initial_points, predictor=self.predictor,
             anchors=self.anchors, active=self._codec.active(space), ordinal=self._codec.ordinal(space),
             embed=embed, embedding_weight=self.embedding_weight,
-            policy_weight=self.policy_weight,
+            policy_weight=self.policy_weight, pick_caution=self.pick_caution,
             seed=[int(self.seed) % 2**63, len(self._codec.names)])
 
     # -- the keras-tuner contract -------------------------------------------------------
@@ -453,9 +460,10 @@ class NASESOracle(SearchOracle):
 
     def get_best_trials(self, num_trials=1):
         """Returns the best `Trial`s: with the trust region learning, the completed trials
-        in the order of the reward predictor's posterior mean at their points (a denoised
-        estimate of each trial's score), then the others; otherwise by score, as every
-        keras-tuner Oracle.
+        in the order of the proposer's ``pick_scores`` at their points (a denoised and
+        cautious estimate of each trial's score: a Gaussian process's posterior mean minus
+        ``pick_caution`` standard deviations), then the others; otherwise by score, as
+        every keras-tuner Oracle.
 
         Args:
             num_trials: Optional number of trials to return. Defaults to 1.
@@ -464,7 +472,7 @@ class NASESOracle(SearchOracle):
         if not (self._trust_region and completed and self._proposer is not None):
             return super().get_best_trials(num_trials)
         completed = [t for t in completed if t.trial_id in self._trial_points]
-        mean = self._proposer.posterior_mean(
+        mean = self._proposer.pick_scores(
             [self._codec.pad(self._trial_points[t.trial_id]) for t in completed]) \
             if completed else None
         if mean is None:
