@@ -40,6 +40,20 @@ def natural_npz():
 
 
 @pytest.fixture(scope="session")
+def natural_npz_quarter(natural_npz, tmp_path_factory):
+    """Path of an npz of every fourth shipped photo (459 of them, 44 to 48 a class), for
+    command-line runs whose checks do not depend on how many photos they train on: with
+    ``--batch_size=32`` the search split has 10 training batches and 1 validation batch."""
+    import numpy as np
+
+    with np.load(natural_npz) as full:
+        x, y = full["x"][::4], full["y"][::4]
+    path = tmp_path_factory.mktemp("natural_quarter") / "natural-images-quarter.npz"
+    np.savez(path, x=x, y=y)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
 def nb201_table():
     """The shipped NAS-Bench-201 table (CIFAR-10 column) as a ``NasBench201Table``."""
     if not NB201_CSV.is_file():

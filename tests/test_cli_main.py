@@ -83,10 +83,13 @@ def test_trains_two_epochs_writes_outputs_and_resumes_exactly_after_a_kill(tmp_p
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_on_two_logical_cpus(tmp_path, natural_npz):
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, natural_npz_quarter):
+    # what is checked is that the run is distributed, not how well it learns
     out = tmp_path / "mirrored"
-    done = run(*SMALL, "--final_epochs=1", "--strategy=mirrored", "--logical_cpus=2",
-               f"--dataset=npz:{natural_npz}", f"--output_dir={out}")
+    done = run("--stage=final", "--arch=random", "--layers=2", "--filters=8",
+               "--batch_size=64", "--final_epochs=1", "--seed=1", "--verbose=2",
+               "--strategy=mirrored", "--logical_cpus=2",
+               f"--dataset=npz:{natural_npz_quarter}", f"--output_dir={out}")
     assert done.returncode == 0, done.stderr[-2000:]
     assert "MirroredStrategy" in done.stderr and "CPU:1" in done.stderr
     assert read_json(out / "final" / "results.json")["test_accuracy"] > 0
@@ -158,11 +161,12 @@ def test_mixed_precision_is_float16_on_a_gpu_and_bfloat16_on_a_cpu_and_trains(mo
 
 
 @pytest.mark.slow
-def test_compare_random_trains_a_random_architecture_the_same_way(tmp_path, natural_npz):
+def test_compare_random_trains_a_random_architecture_the_same_way(tmp_path,
+                                                                  natural_npz_quarter):
     out = tmp_path / "compare"
     done = run("--stage=final", "--arch=random", "--seed=3", "--layers=2", "--filters=4",
                "--batch_size=64", "--final_epochs=1", "--compare_random=1", "--verbose=0",
-               f"--dataset=npz:{natural_npz}", f"--output_dir={out}")
+               f"--dataset=npz:{natural_npz_quarter}", f"--output_dir={out}")
     assert done.returncode == 0, done.stderr[-2000:]
     results = read_json(out / "final" / "results.json")
     baseline = read_json(out / "random_baseline" / "final" / "results.json")

@@ -50,10 +50,19 @@ def _search(setting, output_dir, **overrides):
                   SearchConfig(**settings, levers=levers), embedding, run)
 
 
-def test_weight_sharing_search_writes_arch_json_and_summaries(setting, tmp_path):
+@pytest.fixture(scope="module")
+def whole_search(setting, tmp_path_factory):
+    """An uninterrupted 2-epoch search with ``TINY``'s settings: (its result, its output
+    directory). The tests that read it share an xdist group, so one worker runs it."""
+    out = tmp_path_factory.mktemp("whole")
+    return _search(setting, out, epochs=2).run(), out
+
+
+@pytest.mark.xdist_group("whole_search")
+def test_weight_sharing_search_writes_arch_json_and_summaries(setting, whole_search):
     space = setting[0]
-    result = _search(setting, tmp_path, epochs=2).run()
-    saved = read_json(tmp_path / "search" / "arch.json")
+    result, out = whole_search
+    saved = read_json(out / "search" / "arch.json")
     assert saved == json.loads(json.dumps(result))
     assert saved["space"] == space.config()
     best = space.from_json(saved["architecture"])
@@ -61,7 +70,7 @@ def test_weight_sharing_search_writes_arch_json_and_summaries(setting, tmp_path)
     assert 0.0 <= saved["reward"] <= 1.0
     assert saved["candidates"][0]["reward"] == saved["reward"]
     assert 0 < saved["controller_share_of_time"] < 0.5
-    tags = scalar_tags(str(tmp_path / "tensorboard" / "search"))
+    tags = scalar_tags(str(out / "tensorboard" / "search"))
     for tag in ("accuracy_and_loss/reward_mean", "accuracy_and_loss/reward_max", "controller/baseline", "controller/entropy",
                 "controller/sigma", "controller/loss", "accuracy_and_loss/shared_train_loss",
                 "accuracy_and_loss/shared_train_accuracy", "archs/ops/sep_conv_3x3", "archs/skip_density"):
@@ -69,10 +78,10 @@ def test_weight_sharing_search_writes_arch_json_and_summaries(setting, tmp_path)
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("whole_search")
 def test_stopped_after_epoch_1_resumes_at_epoch_2_and_matches_an_uninterrupted_run(
-        setting, tmp_path):
-    whole = _search(setting, tmp_path / "whole", epochs=2).run()
-
+        setting, whole_search, tmp_path):
+    whole, whole_dir = whole_search
     stopped = _search(setting, tmp_path / "stopped", epochs=2)
     real_save = stopped.checkpoint.save
 
@@ -89,7 +98,7 @@ def test_stopped_after_epoch_1_resumes_at_epoch_2_and_matches_an_uninterrupted_r
     resumed = resumed_search.run()
     assert len(resumed_search.history) == 2
     history = read_json(tmp_path / "stopped" / "search" / "history.json")
-    expected = read_json(tmp_path / "whole" / "search" / "history.json")
+    expected = read_json(whole_dir / "search" / "history.json")
     for got, want in zip(history, expected):
         for key in ("accuracy_and_loss/reward_mean", "accuracy_and_loss/reward_max", "controller/baseline", "accuracy_and_loss/shared_train_loss"):
             assert got[key] == pytest.approx(want[key], abs=1e-6), key
