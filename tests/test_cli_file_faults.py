@@ -33,7 +33,7 @@ def tiny_npz(tmp_path_factory):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_npz):
     """A finished ``TINY`` run's directory, its results removed: a rerun only evaluates
-    and writes them."""
+    and writes them. The tests that copy it share an xdist group, so one worker makes it."""
     out = tmp_path_factory.mktemp("trained") / "run"
     assert run_main(*TINY, f"--dataset=npz:{tiny_npz}", f"--output_dir={out}") == 0
     shutil.rmtree(out / "final" / "saved_model")
@@ -101,6 +101,7 @@ def _failing(call, name, code):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("faults_trained")
 @pytest.mark.parametrize("target,fake,shown,rerun", [
     ("keras.Model.export", _export_to_full_disk,
      f"saved_model/variables/variables_temp/part-00000.tempstate1: {FULL}", True),

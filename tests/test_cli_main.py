@@ -43,8 +43,9 @@ def test_stage_all_writes_every_stage_and_a_rerun_for_another_space_is_refused(f
 
 
 @pytest.mark.slow
-def test_trains_two_epochs_writes_outputs_and_resumes_exactly_after_a_kill(tmp_path, natural_npz):
-    flags = SMALL + [f"--dataset=npz:{natural_npz}"]
+def test_trains_two_epochs_writes_outputs_and_resumes_exactly_after_a_kill(tmp_path,
+                                                                          natural_npz_half):
+    flags = SMALL + [f"--dataset=npz:{natural_npz_half}"]
     whole = tmp_path / "whole"
     done = run(*flags, f"--output_dir={whole}", "--profile_steps=2,3")
     assert done.returncode == 0, done.stderr[-2000:]

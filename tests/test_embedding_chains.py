@@ -6,6 +6,10 @@ import pytest
 from nases_tf.embedding.chains import Chains
 from nases_tf.embedding.controller import EmbeddingController
 
+# Most tests here read conftest's pretrained ``small_coder``: one worker runs them all, so
+# it is made once.
+pytestmark = pytest.mark.xdist_group("small_coder")
+
 
 def _chains(small_coder, mode, num_chains=3):
     _, coder, _, _ = small_coder

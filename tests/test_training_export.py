@@ -39,7 +39,8 @@ SERVE_WITHOUT_NASES_TF = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, natural_npz):
     """A macro network trained for one epoch on the shipped photos by ``train_final``:
-    (output directory, images, training mean, training std)."""
+    (output directory, images, training mean, training std). The tests that read it share
+    an xdist group, so one worker trains it."""
     images = data.load_images(f"npz:{natural_npz}")
     out = tmp_path_factory.mktemp("run")
     keras.utils.set_random_seed(0)
@@ -51,6 +52,7 @@ def trained(tmp_path_factory, natural_npz):
     return out / "final", images, mean, std
 
 
+@pytest.mark.xdist_group("export_trained")
 def test_final_model_takes_raw_images_and_standardizes_them_itself(trained):
     final, images, mean, std = trained
     model = fileio.load_keras_model(str(final / "model.keras"), "final model")
@@ -66,6 +68,7 @@ def test_final_model_takes_raw_images_and_standardizes_them_itself(trained):
     assert accuracy > 0.15
 
 
+@pytest.mark.xdist_group("export_trained")
 def test_export_is_written_whole_and_replaces_an_older_one(trained, tmp_path):
     final, _, _, _ = trained
     assert (final / "saved_model" / "saved_model.pb").is_file()
@@ -79,6 +82,7 @@ def test_export_is_written_whole_and_replaces_an_older_one(trained, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("export_trained")
 def test_saved_model_serves_probabilities_without_nases_tf(trained, tmp_path, natural_npz):
     final, _, _, _ = trained
     served = tmp_path / "served.npy"
