@@ -39,7 +39,7 @@ def run(proposer, reward, count):
 @pytest.mark.parametrize("learning", [True, False])
 def test_never_proposes_a_point_twice(learning):
     sizes = [3, 3, 2]  # 18 points in all
-    proposer = Proposer(sizes, learning=learning, initial_points=3, seed=1)
+    proposer = Proposer(sizes, learning=learning, initial_points=3, seed=1, confirm_every=0)
     points = run(proposer, toy_reward, 30)
     keys = [choices(p, sizes) for p in points]
     assert len(keys) == 18 and len(set(keys)) == 18
@@ -48,7 +48,8 @@ def test_never_proposes_a_point_twice(learning):
 
 @pytest.mark.parametrize("learning", [True, False])
 def test_proposals_stay_in_the_one_edit_regions_of_the_anchors(learning):
-    proposer = Proposer(NB201_SIZES, initial_points=5, seed=3, learning=learning)
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=3, learning=learning,
+                        confirm_every=0)
     for _ in range(5):
         proposer.observe(proposer.propose(), 0.0)
     for _ in range(40):
@@ -164,6 +165,47 @@ def test_the_returned_point_is_one_its_neighbours_confirm_not_the_luckiest_score
     assert frozen.best_index() == int(np.argmax(proposer.rewards))
 
 
+def test_every_fifth_proposal_confirms_one_of_the_best_points_with_another_reward():
+    rng = np.random.default_rng(4)
+
+    def noisy(point):  # the noise as large as the rewards' own spread
+        return toy_reward(point) + rng.normal(0.0, 0.7)
+
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5)
+    confirmed = []
+    for n in range(60):
+        evaluated = [i for i, r in enumerate(proposer.rewards) if r is not None]
+        before = {proposer.key(proposer.points[i]) for i in evaluated}
+        due = n >= 5 and (n - 4) % 5 == 0
+        if due:
+            scores = proposer.pick_scores([proposer.points[i] for i in evaluated])
+            top = [proposer.key(proposer.points[evaluated[i]])
+                   for i in np.argsort(-scores, kind="stable")]
+            assert proposer._pick_model().noise >= proposer.confirm_noise
+        p = proposer.propose()
+        if due:
+            # a point evaluated before, among the three the pick scores highest
+            assert proposer.key(p) in before and proposer.evaluations(p) > 1
+            assert proposer.key(p) in list(dict.fromkeys(top))[:3]
+            confirmed.append(proposer.key(p))
+        else:
+            assert proposer.key(p) not in before and proposer.evaluations(p) == 1
+        proposer.observe(p, noisy(p))
+    assert len(confirmed) == 11
+    assert max(confirmed.count(k) for k in confirmed) <= 2  # three rewards at most
+    # the pick model pools a point's rewards: the returned point is one confirmed
+    assert proposer.evaluations(proposer.points[proposer.best_index()]) > 1
+
+
+@pytest.mark.parametrize("learning", [True, False])
+def test_no_confirmations_on_a_noise_free_objective_or_with_learning_off(learning):
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=5, learning=learning)
+    points = run(proposer, toy_reward, 60)
+    assert len({proposer.key(p) for p in points}) == 60
+    if learning:  # the pick model sees (almost) no noise: another run would tell nothing
+        assert proposer._pick_model().noise < proposer.confirm_noise
+
+
 def test_continuous_slots_move_inside_their_unit_interval_and_only_when_active():
     sizes = [2, 0, 0]
 
@@ -171,7 +213,7 @@ def test_continuous_slots_move_inside_their_unit_interval_and_only_when_active()
         return np.array([True, True, u[0] >= 0.5])
 
     proposer = Proposer(sizes, active=active, initial_points=3,
-                        region=TrustRegion(step=0.1), seed=5)
+                        region=TrustRegion(step=0.1), seed=5, confirm_every=0)
     points = run(proposer, lambda u: -abs(u[1] - 0.9) + (u[0] >= 0.5) * u[2], 60)
     arr = np.array(points)
     assert np.all((arr >= 0.0) & (arr <= 1.0))

@@ -15,7 +15,10 @@ points of the regions around the ``anchors`` best points so far. Like TuRBO's si
 the region grows after ``success_tolerance`` consecutive improvements of the incumbent and
 shrinks after ``failure_tolerance`` consecutive failures; when it holds no unseen point (or
 the continuous step has shrunk below ``min_step``) the search restarts from a fresh point.
-No point is proposed twice.
+No point is proposed twice, except as a *confirmation*: when the rewards are noisy (the pick
+model below fits a noise variance of at least ``confirm_noise``), every ``confirm_every``-th
+proposal evaluates one of the best few points again, so that the point returned rests on
+more than one training run.
 
 Rewards are noisy (one training run each), so "best" is judged by a model of the rewards
 at the evaluated points, not by the luckiest observation. The incumbent and the anchors
@@ -158,12 +161,24 @@ class Proposer:
             None: no slot is ordinal.
         pick_caution: standard deviations of the pick model's posterior subtracted from its
             mean when choosing the point to return (0: the posterior mean itself).
+        confirm_every: every this many proposals after the initial ones, one is a
+            *confirmation*: a point evaluated before, proposed again for another reward
+            (another training run); 0 never confirms. Only while learning, only while the
+            pick model's fitted noise variance is at least ``confirm_noise``, and not once
+            a confirmation has scored exactly as before with none scoring otherwise.
+        confirm_noise: the pick model's noise variance, relative to the variance of the
+            standardized rewards, below which nothing is confirmed: a deterministic or
+            nearly noise-free objective spends every query on new points.
+        confirm_top: a confirmation re-evaluates one of this many points with the best
+            ``pick_scores``, the one with the fewest rewards.
+        max_evaluations: a point with this many rewards is not confirmed again.
     """
 
     def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="auto",
                  anchors=3, candidates=256, restart_pool=1, active=None, embed=None,
                  embedding_weight=0.0, policy_weight=0.0, policy_learning_rate=0.1,
-                 policy_sigma=0.5, seed=0, ordinal=None, pick_caution=1.0):
+                 policy_sigma=0.5, seed=0, ordinal=None, pick_caution=1.0, confirm_every=3,
+                 confirm_noise=0.1, confirm_top=3, max_evaluations=3):
         self.sizes = [int(k) for k in sizes]
         if not self.sizes or min(self.sizes) < 0:
             raise ConfigError(f"proposal sizes {sizes} must be non-empty and non-negative")
@@ -178,6 +193,13 @@ class Proposer:
         if not float(pick_caution) >= 0:
             raise ConfigError(f"pick_caution={pick_caution} must be a number >= 0")
         self.pick_caution = float(pick_caution)
+        if int(confirm_every) < 0 or int(confirm_top) < 1 or int(max_evaluations) < 1:
+            raise ConfigError(f"confirm_every={confirm_every} must be >= 0, confirm_top="
+                              f"{confirm_top} and max_evaluations={max_evaluations} >= 1")
+        self.confirm_every = int(confirm_every)
+        self.confirm_noise = float(confirm_noise)
+        self.confirm_top = int(confirm_top)
+        self.max_evaluations = int(max_evaluations)
         self.learning = bool(learning)
         self.initial_points = int(initial_points)
         self.anchors = int(anchors)
@@ -495,8 +517,13 @@ class Proposer:
 
     def propose(self):
         """The next point to evaluate: a list of floats in ``[0, 1]``, or None when every
-        point of a finite space has been proposed."""
-        point = None
+        point of a finite space has been proposed. A confirmation (``confirm_every``)
+        returns a point evaluated before; ``evaluations`` tells them apart."""
+        point = self._confirmation()
+        if point is not None:
+            self.points.append(list(point))
+            self.rewards.append(None)
+            return list(point)
         shrunk_away = self._has_continuous() and self.region.step < self.region.min_step
         if self.incumbent is not None and len(self.points) >= self.initial_points and \
                 not shrunk_away:
@@ -519,8 +546,12 @@ class Proposer:
         """The unseen points of the regions around the anchors, as an array ``(k, m)``: the
         incumbent and the next best points (``ranked``), ``anchors`` in all."""
         order = [self.incumbent] + [i for i in self.ranked() if i != self.incumbent]
+        anchor_keys = list(dict.fromkeys(self.key(self.points[i]) for i in order))
+        first = {}
+        for i, k in enumerate(self._keys(np.array(self.points))):
+            first.setdefault(k, i)
         out, keys = [], set()
-        for i in order[:self.anchors]:
+        for i in [first[k] for k in anchor_keys[:self.anchors]]:
             for u in self._neighbours(np.array(self.points[i])):
                 k = self.key(u)
                 if k not in keys:
@@ -545,18 +576,71 @@ class Proposer:
             return pool[0]
         return pool[int(np.argmax(self._scores(pool)))]
 
+    def _evaluations_by_key(self):
+        """key -> indices into ``points`` of its evaluations, in order."""
+        out = {}
+        if self.points:
+            for i, k in enumerate(self._keys(np.array(self.points))):
+                out.setdefault(k, []).append(i)
+        return out
+
+    def evaluations(self, point):
+        """How many times ``point`` (or a point equal to it on its active slots) has been
+        proposed or registered: more than 1 after a confirmation.
+
+        Args:
+            point: decision vector ``(m,)``.
+        """
+        key = self.key(point)
+        return sum(k == key for k in self._keys(np.array(self.points))) if self.points else 0
+
+    def _confirmation(self):
+        """The point to evaluate again now, or None: every ``confirm_every``-th proposal
+        after the initial ones while the pick model's noise is at least ``confirm_noise``,
+        the point with the fewest rewards among the ``confirm_top`` best by
+        ``pick_scores`` (the better one on a tie) that has fewer than ``max_evaluations``
+        rewards and no evaluation still waiting for one; never again once confirmations have
+        only ever repeated their first reward exactly."""
+        if not (self.learning and self.confirm_every) or len(self.points) < self.initial_points:
+            return None
+        if (len(self.points) - self.initial_points + 1) % self.confirm_every:
+            return None
+        by_key = self._evaluations_by_key()
+        repeated = [rs for rs in ([self.rewards[i] for i in idx if self.rewards[i] is not None]
+                                  for idx in by_key.values()) if len(rs) > 1]
+        if repeated and all(max(rs) == min(rs) for rs in repeated):
+            return None  # every confirmation scored exactly as before: a deterministic objective
+        firsts = [idx[0] for idx in by_key.values()
+                  if any(self.rewards[i] is not None for i in idx)]
+        scores = self.pick_scores([self.points[i] for i in firsts]) if firsts else None
+        if scores is None or self._pick_model().noise < self.confirm_noise:
+            return None
+        top = sorted(zip(scores, firsts), key=lambda t: (-t[0], t[1]))[:self.confirm_top]
+        eligible = []
+        for _, i in top:
+            idx = by_key[self.key(self.points[i])]
+            rewarded = sum(self.rewards[j] is not None for j in idx)
+            if rewarded < self.max_evaluations and self.rewards[idx[-1]] is not None:
+                eligible.append((rewarded, i))
+        return self.points[min(eligible, key=lambda t: t[0])[1]] if eligible else None
+
     def register(self, point):
         """Records a point evaluated without being proposed (a user's values, a random
-        fallback), so it is never proposed and ``observe`` accepts its reward.
+        fallback, another evaluation of a point), so it is never proposed and ``observe``
+        accepts its reward.
 
         Args:
             point: decision vector ``(m,)``.
         """
         point = self._snap(point)
-        if self.key(point) not in self._seen:
-            self._seen.add(self.key(point))
-            self.points.append([float(v) for v in point])
-            self.rewards.append(None)
+        key = self.key(point)
+        if key in self._seen:
+            latest = max(i for i, p in enumerate(self.points) if self.key(p) == key)
+            if self.rewards[latest] is None:
+                return
+        self._seen.add(key)
+        self.points.append([float(v) for v in point])
+        self.rewards.append(None)
 
     def observe(self, point, reward):
         """Records the reward of a proposed point and moves the region.

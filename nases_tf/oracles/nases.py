@@ -65,7 +65,9 @@ class NASESOracle(SearchOracle):
 
     Failed trials and NaN scores never reach the learned parts; a trial sent for retry keeps
     its proposal until it ends. Values tried before are never proposed again (after
-    ``max_collisions`` repeats unseen random values are used), and the Oracle returns
+    ``max_collisions`` repeats unseen random values are used), except as a trust region's
+    *confirmation*: when the scores are noisy, every ``confirm_every``-th trial trains one
+    of the few best trials' values again, and their scores are pooled. The Oracle returns
     STOPPED once the space is exhausted. Hyperparameters that appear during the search get
     new slots with everything learned carried over (``oracles.growing_space``).
     ``get_state`` holds the whole search state as JSON, so ``overwrite=False`` resumes
@@ -117,6 +119,11 @@ class NASESOracle(SearchOracle):
         pick_caution: how cautious the returned trial is: ``get_best_trials`` ranks the
             completed trials by a Gaussian process of the scores' posterior mean minus
             this many posterior standard deviations (0: the mean itself).
+        confirm_every: with the trust region learning and noisy scores (the pick model
+            fits a noise variance of at least a tenth of the scores' variance), every this
+            many trials after the initial ones, one trial repeats the values of one of the
+            three trials the pick ranks highest (at most three trainings of the same
+            values); 0 never repeats values.
     """
 
     def __init__(
@@ -146,6 +153,7 @@ class NASESOracle(SearchOracle):
         embedding_weight=0.0,
         policy_weight=0.0,
         pick_caution=1.0,
+        confirm_every=3,
         **kwargs,
     ):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed,
@@ -183,6 +191,9 @@ class NASESOracle(SearchOracle):
         if not float(pick_caution) >= 0:
             raise ConfigError(f"pick_caution={pick_caution} must be a number >= 0")
         self.pick_caution = float(pick_caution)
+        if int(confirm_every) < 0:
+            raise ConfigError(f"confirm_every={confirm_every} must be an integer >= 0")
+        self.confirm_every = int(confirm_every)
         self._reset_search_state()
 
     def _reset_search_state(self):
@@ -324,9 +335,10 @@ class NASESOracle(SearchOracle):
         return Proposer(
             self._codec.sizes(space), learning=self.learning,
             initial_points=self.initial_points, predictor=self.predictor,
-            anchors=self.anchors, active=self._codec.active(space), ordinal=self._codec.ordinal(space),
-            embed=embed, embedding_weight=self.embedding_weight,
-            policy_weight=self.policy_weight, pick_caution=self.pick_caution,
+            anchors=self.anchors, active=self._codec.active(space),
+            ordinal=self._codec.ordinal(space), embed=embed,
+            embedding_weight=self.embedding_weight, policy_weight=self.policy_weight,
+            pick_caution=self.pick_caution, confirm_every=self.confirm_every,
             seed=[int(self.seed) % 2**63, len(self._codec.names)])
 
     # -- the keras-tuner contract -------------------------------------------------------
@@ -390,7 +402,7 @@ class NASESOracle(SearchOracle):
             if point is None:  # every point of a finite space was proposed
                 return self._stop_or_run(None)
             values = self._codec.to_values(space, point)
-            if not self._duplicate(values):
+            if self._proposer.evaluations(point) > 1 or not self._duplicate(values):
                 self._records[trial_id] = {"point": point}
                 return self._stop_or_run(values)
             self._proposer.observe(point, None)  # another point with the same values
@@ -538,7 +550,8 @@ ORACLE_ARGUMENTS = (
     "pretrain_steps", "pretrain_learning_rate", "controller_learning_rate",
     "samples_per_update", "baseline_decay", "entropy_weight", "initial_sigma",
     "max_collisions", "proposals", "learning", "initial_points", "predictor",
-    "anchors", "decode_unseen", "embedding_weight", "policy_weight")
+    "anchors", "decode_unseen", "embedding_weight", "policy_weight", "pick_caution",
+    "confirm_every")
 
 
 class NASES(AtomicTunerStateMixin, tuner_module.Tuner):
