@@ -17,10 +17,16 @@ HPO_DIR = SHARED_DATA / "hpo"
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Makes ``--dist loadgroup`` group again under pytest 9.2: pytest-xdist 3.8 marks an
-    item's group by rewriting ``item._nodeid``, which pytest 9.2 no longer reads (its node
-    ids live in ``item._id``), so without this every ``xdist_group`` would be ignored and a
-    shared module fixture built once per worker."""
+    """Runs the tests marked slow first (each module's in their order), and makes
+    ``--dist loadgroup`` group again under pytest 9.2.
+
+    pytest-xdist hands out the shared-fixture groups first and single tests in collection
+    order, so a long test collected late would run alone while the other worker has nothing
+    left. And pytest-xdist 3.8 marks an item's group by rewriting ``item._nodeid``, which
+    pytest 9.2 no longer reads (its node ids live in ``item._id``), so without the rewrite
+    below every ``xdist_group`` would be ignored and a shared module fixture built once per
+    worker."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     try:
         from _pytest.nodeid import NodeId
     except ImportError:  # an older pytest reads ``_nodeid`` itself
