@@ -546,12 +546,10 @@ class Proposer:
         """The unseen points of the regions around the anchors, as an array ``(k, m)``: the
         incumbent and the next best points (``ranked``), ``anchors`` in all."""
         order = [self.incumbent] + [i for i in self.ranked() if i != self.incumbent]
+        by_key = self._evaluations_by_key()
         anchor_keys = list(dict.fromkeys(self.key(self.points[i]) for i in order))
-        first = {}
-        for i, k in enumerate(self._keys(np.array(self.points))):
-            first.setdefault(k, i)
         out, keys = [], set()
-        for i in [first[k] for k in anchor_keys[:self.anchors]]:
+        for i in [by_key[k][0] for k in anchor_keys[:self.anchors]]:
             for u in self._neighbours(np.array(self.points[i])):
                 k = self.key(u)
                 if k not in keys:
@@ -591,8 +589,7 @@ class Proposer:
         Args:
             point: decision vector ``(m,)``.
         """
-        key = self.key(point)
-        return sum(k == key for k in self._keys(np.array(self.points))) if self.points else 0
+        return len(self._evaluations_by_key().get(self.key(point), ()))
 
     def _confirmation(self):
         """The point to evaluate again now, or None: every ``confirm_every``-th proposal
@@ -634,10 +631,8 @@ class Proposer:
         """
         point = self._snap(point)
         key = self.key(point)
-        if key in self._seen:
-            latest = max(i for i, p in enumerate(self.points) if self.key(p) == key)
-            if self.rewards[latest] is None:
-                return
+        if key in self._seen and self.rewards[self._evaluations_by_key()[key][-1]] is None:
+            return
         self._seen.add(key)
         self.points.append([float(v) for v in point])
         self.rewards.append(None)
