@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import NB201_CSV
+from nases_tf.embedding.predictor import shrunk_means
 from nases_tf.embedding.proposals import (Proposer, RewardPredictor, TrustRegion,
                                           expected_improvement, normal_scores)
 
@@ -171,7 +172,8 @@ def test_every_fifth_proposal_confirms_one_of_the_best_points_with_another_rewar
     def noisy(point):  # the noise as large as the rewards' own spread
         return toy_reward(point) + rng.normal(0.0, 0.7)
 
-    proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5)
+    # race_below=0: the search never races (test_noise_larger_than_the_differences_races)
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5, race_below=0.0)
     confirmed = []
     for n in range(60):
         evaluated = [i for i, r in enumerate(proposer.rewards) if r is not None]
@@ -195,6 +197,63 @@ def test_every_fifth_proposal_confirms_one_of_the_best_points_with_another_rewar
     assert max(confirmed.count(k) for k in confirmed) <= 2  # three rewards at most
     # the pick model pools a point's rewards: the returned point is one confirmed
     assert proposer.evaluations(proposer.points[proposer.best_index()]) > 1
+
+
+def test_shrunk_means_discount_a_lucky_mean_by_the_noise_the_repeats_show():
+    assert shrunk_means({"a": [1.0], "b": [2.0]}) is None  # nothing repeated yet
+    # repeats that agree exactly: no noise, the means themselves
+    estimates, share = shrunk_means({"a": [1.0, 1.0], "b": [2.0], "c": [3.0]})
+    assert share == 1.0 and estimates == pytest.approx({"a": 1.0, "b": 2.0, "c": 3.0})
+    # repeats about 0.04 apart around means about 0.02 apart: the noise explains the spread
+    groups = {"once": [0.965], "thrice": [0.97, 0.94, 0.965], "twice": [0.90, 0.96],
+              "fair": [0.85, 0.75], "poor": [0.50]}
+    estimates, share = shrunk_means(groups)
+    assert share < 0.01
+    # the better half (once, thrice, twice by mean) sets the level the estimates shrink to
+    level = np.mean([0.965, np.mean(groups["thrice"]), 0.93])
+    assert all(abs(estimates[k] - level) < abs(np.mean(v) - level)
+               for k, v in groups.items())
+    # one lucky reward counts for less than three that stay above the level
+    assert np.mean(groups["once"]) > np.mean(groups["thrice"]) > level
+    assert estimates["thrice"] > estimates["once"] > level
+    assert estimates["poor"] < estimates["fair"] < estimates["twice"] < level
+
+
+def test_noise_larger_than_the_differences_races_the_best_points():
+    rng = np.random.default_rng(4)
+
+    def noisy(point):  # the noise as large as the rewards' own spread
+        return toy_reward(point) + rng.normal(0.0, 0.7)
+
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5)
+    raced = 0
+    for n in range(60):
+        racing = proposer._racing()
+        p = proposer.propose()
+        if racing is not None and (n - 4) % proposer.race_every == 0:
+            # a point evaluated before, among the three best by empirical-Bayes mean
+            top = sorted(racing, key=lambda k: -racing[k])[:proposer.confirm_top]
+            assert proposer.key(p) in top and proposer.evaluations(p) > 1
+            raced += 1
+        proposer.observe(p, noisy(p))
+    assert raced >= 20  # every second proposal once the repeats showed the noise
+    rewards = proposer._rewards_by_key()
+    # more rewards than a confirmation gives (max_evaluations), at most race_evaluations
+    assert proposer.max_evaluations < max(len(r) for r in rewards.values()) <= \
+        proposer.race_evaluations
+    # the returned point is the best by empirical-Bayes mean, one raced several times
+    evaluated = [i for i, r in enumerate(proposer.rewards) if r is not None]
+    scores = proposer.pick_scores([proposer.points[i] for i in evaluated])
+    estimates, share = shrunk_means(rewards)
+    assert share < proposer.race_below
+    assert list(scores) == [estimates[proposer.key(proposer.points[i])] for i in evaluated]
+    best = proposer.points[proposer.best_index()]
+    assert estimates[proposer.key(best)] == max(estimates.values())
+    assert proposer.evaluations(best) >= 3
+    # a state round trip races on alike
+    clone = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5)
+    clone.set_state(json.loads(json.dumps(proposer.get_state())))
+    assert clone.best_index() == proposer.best_index() and clone.propose() == proposer.propose()
 
 
 @pytest.mark.parametrize("learning", [True, False])

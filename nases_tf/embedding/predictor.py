@@ -1,6 +1,7 @@
-"""The reward predictor of the trust-region proposals: a regression with predictive
-uncertainty (a Gaussian process or Bayesian linear regression), expected improvement, and
-the rank transform of the rewards it is fitted to."""
+"""The reward models of the trust-region proposals: a regression with predictive
+uncertainty (a Gaussian process or Bayesian linear regression), expected improvement, the
+rank transform of the rewards it is fitted to, and the empirical-Bayes means of points
+evaluated more than once."""
 
 import numpy as np
 from scipy import linalg, stats
@@ -34,6 +35,44 @@ def normal_scores(values):
     if len(values) == 1:
         return np.zeros(1)
     return stats.norm.ppf((stats.rankdata(values) - 0.5) / len(values))
+
+
+def shrunk_means(groups):
+    """Empirical-Bayes estimates of each point's true reward from its repeated rewards.
+
+    Each point's true reward is modelled as drawn around a common level with variance
+    ``tau2`` (the spread between points) and each reward as its truth plus noise of variance
+    ``s2``. ``s2`` is the pooled variance of the repeated rewards; the level and ``tau2`` come
+    from the better half of the points (by mean reward), which are the ones a search may
+    return: ``tau2`` is the variance of their means minus the noise's share of it. A point
+    with ``n`` rewards is estimated at ``level + tau2 / (tau2 + s2 / n) * (mean - level)``, so
+    a point's lucky mean counts for less the noisier the rewards are and the fewer of them
+    there are. With ``tau2`` near zero, the order is that of the summed excess over the
+    level: racing, where a point stays ahead only by staying ahead as its rewards come in.
+
+    Args:
+        groups: dict key -> list of the rewards of one point (at least one each).
+
+    Returns:
+        ``(estimates, signal_share)``: dict key -> estimated true reward, and
+        ``tau2 / (tau2 + s2)``, the share of one reward's variance that tells points apart
+        (1 when repeated rewards agree exactly); or None while no point has two rewards.
+    """
+    means = {k: float(np.mean(v)) for k, v in groups.items()}
+    counts = {k: len(v) for k, v in groups.items()}
+    dof = sum(n - 1 for n in counts.values())
+    if dof == 0:
+        return None
+    s2 = sum(float(np.sum((np.asarray(v) - means[k]) ** 2)) for k, v in groups.items()) / dof
+    values = np.array(list(means.values()))
+    better = [k for k in means if means[k] >= np.median(values)]
+    better_means = np.array([means[k] for k in better])
+    level = float(better_means.mean())
+    spread = float(better_means.var())
+    # a floor keeps the estimates ordered by evidence when the noise explains all the spread
+    tau2 = max(spread - float(np.mean([s2 / counts[k] for k in better])), 1e-3 * spread, 1e-12)
+    estimates = {k: level + tau2 / (tau2 + s2 / counts[k]) * (means[k] - level) for k in means}
+    return estimates, tau2 / (tau2 + s2)
 
 
 class RewardPredictor:

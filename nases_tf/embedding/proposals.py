@@ -18,7 +18,12 @@ the continuous step has shrunk below ``min_step``) the search restarts from a fr
 No point is proposed twice, except as a *confirmation*: when the rewards are noisy (the pick
 model below fits a noise variance of at least ``confirm_noise``), every ``confirm_every``-th
 proposal evaluates one of the best few points again, so that the point returned rests on
-more than one training run.
+more than one training run. Once the repeated rewards show that the noise is at least as
+large as the differences between the better half of the points (``race_below``), the search
+*races* (``predictor.shrunk_means``): every ``race_every``-th proposal evaluates again one of
+the best few points by their empirical-Bayes means (up to ``race_evaluations`` rewards), and
+those means decide what the search returns. One reward then says little beyond "a good
+point", and only a point that stays ahead as its rewards come in is returned.
 
 Rewards are noisy (one training run each), so "best" is judged by a model of the rewards
 at the evaluated points, not by the luckiest observation. The incumbent and the anchors
@@ -28,7 +33,8 @@ rewards' own scale: a second Gaussian process, fitted to the standardized reward
 tenth clipped) rather than to their normal scores (which stretch the gaps between the top
 few), ranks the evaluated points by its lower confidence bound, ``pick_caution`` standard
 deviations below the mean, so that a lucky point with no support around it is not returned
-over a point its neighbours confirm. With learning off (or no predictor) the observed rewards decide instead.
+over a point its neighbours confirm; while racing, the empirical-Bayes means decide. With
+learning off (or no predictor) the observed rewards decide instead.
 
 Two learned parts rank the unseen candidates, and both are switched off by
 ``learning=False`` (the frozen ablation: the same way of making candidates, random order,
@@ -50,7 +56,8 @@ import math
 
 import numpy as np
 
-from nases_tf.embedding.predictor import RewardPredictor, expected_improvement, normal_scores
+from nases_tf.embedding.predictor import (RewardPredictor, expected_improvement, normal_scores,
+                                          shrunk_means)
 from nases_tf.errors import ConfigError
 
 _INACTIVE = -1.0  # key value of an inactive slot: two points differing only there are equal
@@ -172,13 +179,22 @@ class Proposer:
         confirm_top: a confirmation re-evaluates one of this many points with the best
             ``pick_scores``, the one with the fewest rewards.
         max_evaluations: a point with this many rewards is not confirmed again.
+        race_below: the search races once the repeated rewards leave less than this share
+            of one reward's variance to the differences between points (``shrunk_means``'s
+            ``signal_share``): 0.5 when the noise variance exceeds their spread.
+        race_every: while racing, every this many proposals after the initial ones, one
+            evaluates again the point with the fewest rewards among the ``confirm_top``
+            best by empirical-Bayes mean.
+        race_evaluations: while racing, a point with this many rewards is not evaluated
+            again.
     """
 
     def __init__(self, sizes, learning=True, initial_points=10, region=None, predictor="auto",
                  anchors=3, candidates=256, restart_pool=1, active=None, embed=None,
                  embedding_weight=0.0, policy_weight=0.0, policy_learning_rate=0.1,
                  policy_sigma=0.5, seed=0, ordinal=None, pick_caution=1.0, confirm_every=3,
-                 confirm_noise=0.1, confirm_top=3, max_evaluations=3):
+                 confirm_noise=0.1, confirm_top=3, max_evaluations=3, race_below=0.5,
+                 race_every=2, race_evaluations=5):
         self.sizes = [int(k) for k in sizes]
         if not self.sizes or min(self.sizes) < 0:
             raise ConfigError(f"proposal sizes {sizes} must be non-empty and non-negative")
@@ -193,13 +209,18 @@ class Proposer:
         if not float(pick_caution) >= 0:
             raise ConfigError(f"pick_caution={pick_caution} must be a number >= 0")
         self.pick_caution = float(pick_caution)
-        if int(confirm_every) < 0 or int(confirm_top) < 1 or int(max_evaluations) < 1:
+        if int(confirm_every) < 0 or min(int(confirm_top), int(max_evaluations),
+                                         int(race_every), int(race_evaluations)) < 1:
             raise ConfigError(f"confirm_every={confirm_every} must be >= 0, confirm_top="
-                              f"{confirm_top} and max_evaluations={max_evaluations} >= 1")
+                              f"{confirm_top}, max_evaluations={max_evaluations}, race_every="
+                              f"{race_every} and race_evaluations={race_evaluations} >= 1")
         self.confirm_every = int(confirm_every)
         self.confirm_noise = float(confirm_noise)
         self.confirm_top = int(confirm_top)
         self.max_evaluations = int(max_evaluations)
+        self.race_below = float(race_below)
+        self.race_every = int(race_every)
+        self.race_evaluations = int(race_evaluations)
         self.learning = bool(learning)
         self.initial_points = int(initial_points)
         self.anchors = int(anchors)
@@ -237,6 +258,7 @@ class Proposer:
         self._fitted = None  # (observations, model, indices of the observed points)
         self._pick_hyper = None  # [length, noise, observations when chosen] of the pick GP
         self._pick_fitted = None  # (observations, pick model)
+        self._racing_fitted = None  # (observations, empirical-Bayes means or None)
 
     # -- points ---------------------------------------------------------------------------
 
@@ -441,8 +463,10 @@ class Proposer:
         return model
 
     def pick_scores(self, units):
-        """How the search ranks points for return (higher first): the pick model's lower
-        confidence bound at decision vectors ``units``, or None without a fitted predictor.
+        """How the search ranks points for return (higher first): while racing, the
+        empirical-Bayes mean of the rewards of each point (-inf for a point without one);
+        otherwise the pick model's lower confidence bound at decision vectors ``units``; None
+        without a fitted predictor.
 
         Args:
             units: float array-like ``(k, m)``.
@@ -451,6 +475,9 @@ class Proposer:
         if model is None:
             return None
         units = np.asarray(units, dtype=np.float64).reshape(-1, len(self.sizes))
+        racing = self._racing()
+        if racing is not None:
+            return np.array([racing.get(k, -np.inf) for k in self._keys(units)])
         mean, std = model.predict(self.features(units))
         return mean - self.pick_caution * std
 
@@ -591,34 +618,60 @@ class Proposer:
         """
         return len(self._evaluations_by_key().get(self.key(point), ()))
 
+    def _rewards_by_key(self):
+        """key -> the rewards of its evaluations (failed and pending ones left out), for
+        every point with at least one."""
+        out = {}
+        for k, idx in self._evaluations_by_key().items():
+            rewards = [self.rewards[i] for i in idx if self.rewards[i] is not None]
+            if rewards:
+                out[k] = rewards
+        return out
+
+    def _racing(self):
+        """The empirical-Bayes mean (key -> float) of every evaluated point while the search
+        races, else None: learning with confirmations on, and repeated rewards whose noise
+        leaves less than ``race_below`` of one reward's variance to the differences between
+        points. Computed once per new reward."""
+        if not (self.learning and self.confirm_every):
+            return None
+        if self._racing_fitted is None or self._racing_fitted[0] != self._observations:
+            shrunk = shrunk_means(self._rewards_by_key())
+            racing = None if shrunk is None or shrunk[1] >= self.race_below else shrunk[0]
+            self._racing_fitted = (self._observations, racing)
+        return self._racing_fitted[1]
+
     def _confirmation(self):
-        """The point to evaluate again now, or None: every ``confirm_every``-th proposal
-        after the initial ones while the pick model's noise is at least ``confirm_noise``,
-        the point with the fewest rewards among the ``confirm_top`` best by
-        ``pick_scores`` (the better one on a tie) that has fewer than ``max_evaluations``
-        rewards and no evaluation still waiting for one; never again once confirmations have
-        only ever repeated their first reward exactly."""
+        """The point to evaluate again now, or None: the point with the fewest rewards
+        among the ``confirm_top`` best by ``pick_scores`` (the better one on a tie) that has
+        fewer than the most rewards allowed and no evaluation still waiting for one.
+
+        While racing, every ``race_every``-th proposal after the initial ones, up to
+        ``race_evaluations`` rewards a point. Otherwise every ``confirm_every``-th while the
+        pick model's noise is at least ``confirm_noise``, up to ``max_evaluations``, and
+        never again once confirmations have only ever repeated their first reward exactly."""
         if not (self.learning and self.confirm_every) or len(self.points) < self.initial_points:
             return None
-        if (len(self.points) - self.initial_points + 1) % self.confirm_every:
+        racing = self._racing() is not None
+        every, most = (self.race_every, self.race_evaluations) if racing else \
+            (self.confirm_every, self.max_evaluations)
+        if (len(self.points) - self.initial_points + 1) % every:
             return None
         by_key = self._evaluations_by_key()
-        repeated = [rs for rs in ([self.rewards[i] for i in idx if self.rewards[i] is not None]
-                                  for idx in by_key.values()) if len(rs) > 1]
+        rewards = self._rewards_by_key()
+        repeated = [rs for rs in rewards.values() if len(rs) > 1]
         if repeated and all(max(rs) == min(rs) for rs in repeated):
             return None  # every confirmation scored exactly as before: a deterministic objective
-        firsts = [idx[0] for idx in by_key.values()
-                  if any(self.rewards[i] is not None for i in idx)]
+        firsts = [by_key[k][0] for k in rewards]
         scores = self.pick_scores([self.points[i] for i in firsts]) if firsts else None
-        if scores is None or self._pick_model().noise < self.confirm_noise:
+        if scores is None or not racing and self._pick_model().noise < self.confirm_noise:
             return None
         top = sorted(zip(scores, firsts), key=lambda t: (-t[0], t[1]))[:self.confirm_top]
         eligible = []
         for _, i in top:
-            idx = by_key[self.key(self.points[i])]
-            rewarded = sum(self.rewards[j] is not None for j in idx)
-            if rewarded < self.max_evaluations and self.rewards[idx[-1]] is not None:
-                eligible.append((rewarded, i))
+            k = self.key(self.points[i])
+            if len(rewards[k]) < most and self.rewards[by_key[k][-1]] is not None:
+                eligible.append((len(rewards[k]), i))
         return self.points[min(eligible, key=lambda t: t[0])[1]] if eligible else None
 
     def register(self, point):
@@ -714,7 +767,7 @@ class Proposer:
         self.policy_offset = None if offset is None else np.array(offset, dtype=np.float64)
         self._hyper = state["predictor_hyper"]
         self._pick_hyper = state.get("pick_hyper")  # absent in states saved before the pick
-        self._pick_fitted = None
+        self._pick_fitted = self._racing_fitted = None
         self.rng = np.random.default_rng()
         self.rng.bit_generator.state = state["rng"]
 

@@ -67,7 +67,11 @@ class NASESOracle(SearchOracle):
     its proposal until it ends. Values tried before are never proposed again (after
     ``max_collisions`` repeats unseen random values are used), except as a trust region's
     *confirmation*: when the scores are noisy, every ``confirm_every``-th trial trains one
-    of the few best trials' values again, and their scores are pooled. The Oracle returns
+    of the few best trials' values again, and their scores are pooled. When the repeated
+    trainings show a noise larger than the differences between the better trials, the
+    search races: every second trial trains one of the three best values again (up to five
+    trainings), and ``get_best_trials`` orders trials by the empirical-Bayes means of their
+    values' scores (``embedding.predictor.shrunk_means``). The Oracle returns
     STOPPED once the space is exhausted. Hyperparameters that appear during the search get
     new slots with everything learned carried over (``oracles.growing_space``).
     ``get_state`` holds the whole search state as JSON, so ``overwrite=False`` resumes
@@ -123,7 +127,8 @@ class NASESOracle(SearchOracle):
             fits a noise variance of at least a tenth of the scores' variance), every this
             many trials after the initial ones, one trial repeats the values of one of the
             three trials the pick ranks highest (at most three trainings of the same
-            values); 0 never repeats values.
+            values), and every second trial while the search races (at most five
+            trainings); 0 never repeats values.
     """
 
     def __init__(
