@@ -256,6 +256,26 @@ def test_noise_larger_than_the_differences_races_the_best_points():
     assert clone.best_index() == proposer.best_index() and clone.propose() == proposer.propose()
 
 
+def test_a_point_is_not_raced_again_while_its_last_evaluation_waits_for_a_reward():
+    # several workers: a repeated evaluation may still be running when the next is due
+    rng = np.random.default_rng(4)
+    proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5,
+                        race_evaluations=10)
+    waiting = {}
+    for _ in range(80):
+        p = proposer.propose()
+        key = proposer.key(p)
+        assert key not in waiting  # never proposed while a reward of it is outstanding
+        if proposer.evaluations(p) > 1 and len(waiting) < 2:
+            waiting[key] = p  # this repeat runs on for a while
+        else:
+            proposer.observe(p, toy_reward(p) + rng.normal(0.0, 0.7))
+        if waiting and (len(waiting) == 2 or rng.random() < 0.3):
+            q = waiting.pop(next(iter(waiting)))
+            proposer.observe(q, toy_reward(q) + rng.normal(0.0, 0.7))
+    assert proposer._racing() is not None
+
+
 @pytest.mark.parametrize("learning", [True, False])
 def test_no_confirmations_on_a_noise_free_objective_or_with_learning_off(learning):
     proposer = Proposer(NB201_SIZES, initial_points=5, seed=5, learning=learning)

@@ -288,6 +288,7 @@ def test_growing_space_keeps_what_the_controller_learned(tmp_path):
 
 WORKER_SCRIPT = textwrap.dedent("""
     import glob, json, os, sys, time
+    import numpy as np
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, {tests!r})
     import keras_tuner
@@ -295,34 +296,52 @@ WORKER_SCRIPT = textwrap.dedent("""
     from nases_tf.benchmarks.tuner_objective import cheap_space
     from nases_tf.tuner import NASESOracle
 
-    project, tuner_id = sys.argv[1], os.environ["KERASTUNER_TUNER_ID"]
+    project, proposals = sys.argv[1], sys.argv[2]
+    tuner_id = os.environ["KERASTUNER_TUNER_ID"]
 
 
     class WorkerTuner(ScoreTuner):
         # Trials wait (at most a minute) until both workers are up, and take a moment,
-        # so that both workers run trials.
+        # so that both workers run trials. With the trust region a score is noisy (as one
+        # training run is), so that values are trained again, and each worker logs when
+        # it trained which values.
         def run_trial(self, trial, *args, **kwargs):
             deadline = time.time() + 60
             while len(glob.glob(os.path.join(project, "up_*"))) < 2 and time.time() < deadline:
                 time.sleep(0.1)
+            start = time.time()
             time.sleep(0.2)
-            return super().run_trial(trial, *args, **kwargs)
+            result = super().run_trial(trial, *args, **kwargs)
+            if proposals == "trust_region":
+                noise = np.random.default_rng(int(trial.trial_id)).normal(0.0, 0.5)
+                result = {{name: value + noise for name, value in result.items()}}
+                line = json.dumps([json.dumps(trial.hyperparameters.values,
+                                              sort_keys=True), start, time.time()])
+                with open(os.path.join(project, "runs_" + tuner_id), "a") as f:
+                    f.write(line + "\\n")
+            return result
 
 
-    oracle = NASESOracle(objective=score_objective(), max_trials=8, seed=3,
-                         hyperparameters=cheap_space(), pretrain_steps=200,
-                         samples_per_update=2, proposals="elitist")
+    settings = dict(pretrain_steps=200, samples_per_update=2) if proposals != "trust_region" \\
+        else dict(initial_points=4)
+    oracle = NASESOracle(objective=score_objective(), max_trials=int(sys.argv[3]), seed=3,
+                         hyperparameters=cheap_space(), proposals=proposals, **settings)
     tuner = WorkerTuner(oracle, directory=project, project_name="dist")
     if tuner_id != "chief":
         open(os.path.join(project, "up_" + tuner_id), "w").close()
     tuner.search(verbose=0)
     if tuner_id == "chief":
-        trials = list(tuner.oracle.trials.values())
-        print("RESULT " + json.dumps({{
-            "completed": sum(t.status == "COMPLETED" for t in trials),
-            "distinct": len({{tuner.oracle._compute_values_hash(t.hyperparameters.values)
-                             for t in trials}}),
-            "updates": int(tuner.oracle.controller.updates.numpy())}}))
+        oracle = tuner.oracle
+        trials = list(oracle.trials.values())
+        result = {{"completed": sum(t.status == "COMPLETED" for t in trials),
+                  "distinct": len({{oracle._compute_values_hash(t.hyperparameters.values)
+                                   for t in trials}})}}
+        if proposals == "trust_region":
+            result["rewards"] = sum(r is not None for r in oracle._proposer.rewards)
+            result["best"] = oracle.get_best_trials(1)[0].trial_id
+        else:
+            result["updates"] = int(oracle.controller.updates.numpy())
+        print("RESULT " + json.dumps(result))
     else:
         print("RESULT " + json.dumps({{"ran": tuner.calls}}))
 """)
@@ -341,17 +360,19 @@ def _result(output):
 
 
 @pytest.mark.slow
-def test_chief_and_two_workers_complete_a_search(tmp_path):
+@pytest.mark.parametrize("proposals,trials", [("elitist", 8), ("trust_region", 24)])
+def test_chief_and_two_workers_complete_a_search(tmp_path, proposals, trials):
     script = tmp_path / "run_tuner.py"
     script.write_text(WORKER_SCRIPT.format(tests=str(REPO / "tests")))
     port = str(_free_port())
-    (tmp_path / "project").mkdir()
+    project = tmp_path / "project"
+    project.mkdir()
     procs = {}
     for tuner_id in ("chief", "tuner0", "tuner1"):
         env = dict(os.environ, KERASTUNER_TUNER_ID=tuner_id, KERASTUNER_ORACLE_IP="127.0.0.1",
                    KERASTUNER_ORACLE_PORT=port, PYTHONPATH=str(REPO))
         procs[tuner_id] = subprocess.Popen(
-            [sys.executable, str(script), str(tmp_path / "project")], env=env,
+            [sys.executable, str(script), str(project), proposals, str(trials)], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     outputs = {}
     try:
@@ -365,9 +386,21 @@ def test_chief_and_two_workers_complete_a_search(tmp_path):
     for tuner_id, proc in procs.items():
         assert proc.returncode == 0, (tuner_id, outputs.get(tuner_id, "")[-3000:])
     chief = _result(outputs["chief"])
-    assert chief == {"completed": 8, "distinct": 8, "updates": 4}, chief
     ran = [_result(outputs[w])["ran"] for w in ("tuner0", "tuner1")]
-    assert sum(ran) == 8 and min(ran) >= 1, ran
+    assert sum(ran) == trials and min(ran) >= 1, ran
+    if proposals == "elitist":
+        assert chief == {"completed": 8, "distinct": 8, "updates": 4}, chief
+        return
+    # noisy scores: some values are trained again, every score reaches the proposer, and
+    # the same values never train on both workers at once (a repeat waits for the score)
+    assert chief["completed"] == chief["rewards"] == trials, chief
+    assert chief["distinct"] < trials, chief
+    runs = [json.loads(line) for w in ("tuner0", "tuner1")
+            for line in (project / f"runs_{w}").read_text().splitlines()]
+    assert len(runs) == trials
+    for i, (values, start, end) in enumerate(runs):
+        for other, start2, end2 in runs[i + 1:]:
+            assert values != other or end <= start2 or end2 <= start, (values, start, end)
 
 
 # -- the macro hypermodel -----------------------------------------------------------------
