@@ -618,11 +618,11 @@ class Proposer:
         """
         return len(self._evaluations_by_key().get(self.key(point), ()))
 
-    def _rewards_by_key(self):
+    def _rewards_by_key(self, by_key=None):
         """key -> the rewards of its evaluations (failed and pending ones left out), for
-        every point with at least one."""
+        every point with at least one (``by_key``: ``_evaluations_by_key()``, if at hand)."""
         out = {}
-        for k, idx in self._evaluations_by_key().items():
+        for k, idx in (by_key or self._evaluations_by_key()).items():
             rewards = [self.rewards[i] for i in idx if self.rewards[i] is not None]
             if rewards:
                 out[k] = rewards
@@ -658,7 +658,7 @@ class Proposer:
         if (len(self.points) - self.initial_points + 1) % every:
             return None
         by_key = self._evaluations_by_key()
-        rewards = self._rewards_by_key()
+        rewards = self._rewards_by_key(by_key)
         repeated = [rs for rs in rewards.values() if len(rs) > 1]
         if repeated and all(max(rs) == min(rs) for rs in repeated):
             return None  # every confirmation scored exactly as before: a deterministic objective
