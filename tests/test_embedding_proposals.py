@@ -26,6 +26,11 @@ def toy_reward(point):
     return float(np.sum(point))
 
 
+def noisy_toy_reward(point, rng):
+    """``toy_reward`` plus noise as large as the rewards' own spread (one training run)."""
+    return toy_reward(point) + rng.normal(0.0, 0.7)
+
+
 def run(proposer, reward, count):
     points = []
     for _ in range(count):
@@ -169,9 +174,6 @@ def test_the_returned_point_is_one_its_neighbours_confirm_not_the_luckiest_score
 def test_every_fifth_proposal_confirms_one_of_the_best_points_with_another_reward():
     rng = np.random.default_rng(4)
 
-    def noisy(point):  # the noise as large as the rewards' own spread
-        return toy_reward(point) + rng.normal(0.0, 0.7)
-
     # race_below=0: the search never races (test_noise_larger_than_the_differences_races)
     proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5, race_below=0.0)
     confirmed = []
@@ -192,7 +194,7 @@ def test_every_fifth_proposal_confirms_one_of_the_best_points_with_another_rewar
             confirmed.append(proposer.key(p))
         else:
             assert proposer.key(p) not in before and proposer.evaluations(p) == 1
-        proposer.observe(p, noisy(p))
+        proposer.observe(p, noisy_toy_reward(p, rng))
     assert len(confirmed) == 11
     assert max(confirmed.count(k) for k in confirmed) <= 2  # three rewards at most
     # the pick model pools a point's rewards: the returned point is one confirmed
@@ -222,9 +224,6 @@ def test_shrunk_means_discount_a_lucky_mean_by_the_noise_the_repeats_show():
 def test_noise_larger_than_the_differences_races_the_best_points():
     rng = np.random.default_rng(4)
 
-    def noisy(point):  # the noise as large as the rewards' own spread
-        return toy_reward(point) + rng.normal(0.0, 0.7)
-
     proposer = Proposer(NB201_SIZES, initial_points=5, seed=2, confirm_every=5)
     raced = 0
     for n in range(60):
@@ -235,7 +234,7 @@ def test_noise_larger_than_the_differences_races_the_best_points():
             top = sorted(racing, key=lambda k: -racing[k])[:proposer.confirm_top]
             assert proposer.key(p) in top and proposer.evaluations(p) > 1
             raced += 1
-        proposer.observe(p, noisy(p))
+        proposer.observe(p, noisy_toy_reward(p, rng))
     assert raced >= 20  # every second proposal once the repeats showed the noise
     rewards = proposer._rewards_by_key()
     # more rewards than a confirmation gives (max_evaluations), at most race_evaluations
@@ -269,10 +268,10 @@ def test_a_point_is_not_raced_again_while_its_last_evaluation_waits_for_a_reward
         if proposer.evaluations(p) > 1 and len(waiting) < 2:
             waiting[key] = p  # this repeat runs on for a while
         else:
-            proposer.observe(p, toy_reward(p) + rng.normal(0.0, 0.7))
+            proposer.observe(p, noisy_toy_reward(p, rng))
         if waiting and (len(waiting) == 2 or rng.random() < 0.3):
             q = waiting.pop(next(iter(waiting)))
-            proposer.observe(q, toy_reward(q) + rng.normal(0.0, 0.7))
+            proposer.observe(q, noisy_toy_reward(q, rng))
     assert proposer._racing() is not None
 
 

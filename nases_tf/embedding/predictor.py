@@ -64,8 +64,8 @@ def shrunk_means(groups):
     if dof == 0:
         return None
     s2 = sum(float(np.sum((np.asarray(v) - means[k]) ** 2)) for k, v in groups.items()) / dof
-    values = np.array(list(means.values()))
-    better = [k for k in means if means[k] >= np.median(values)]
+    median = float(np.median(list(means.values())))
+    better = [k for k in means if means[k] >= median]
     better_means = np.array([means[k] for k in better])
     level = float(better_means.mean())
     spread = float(better_means.var())
